@@ -1,0 +1,64 @@
+//! Building the course's packages and finding their binaries. Every command
+//! that runs a server or a client (check, demo, bench) builds it through here.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::workspace;
+
+/// Which cargo profile to build with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The everyday profile, shared with `cargo run` and `cargo test`.
+    Dev,
+    /// Optimised, for benchmarks.
+    Release,
+}
+
+impl Profile {
+    fn dir(self) -> &'static str {
+        match self {
+            Profile::Dev => "debug",
+            Profile::Release => "release",
+        }
+    }
+}
+
+/// The cargo binary that runs us (cargo sets `CARGO` for `cargo run`).
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// The target directory, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace::root().join("target"))
+}
+
+/// Builds `package` (its binary has the package's name) and returns the
+/// path of the binary. Compiler errors go to the terminal as usual.
+pub fn build_binary(package: &str, profile: Profile) -> anyhow::Result<PathBuf> {
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(workspace::root())
+        .args(["build", "--quiet", "--package", package, "--bin", package]);
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run cargo to build {package}"))?;
+    if !status.success() {
+        bail!("`cargo build -p {package}` failed: fix the compiler errors above first");
+    }
+    let binary = target_dir()
+        .join(profile.dir())
+        .join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        bail!("built {package} but found no binary at {}", binary.display());
+    }
+    Ok(binary)
+}

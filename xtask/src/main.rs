@@ -1,0 +1,36 @@
+//! `cargo xtask`: the course's runner, in the style of matklad's cargo-xtask:
+//! one small binary of subcommands, no install step.
+//!
+//! Each subcommand lives in its own module with its own `Args` and `run`;
+//! this file only dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod build;
+mod term;
+mod workspace;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "The course runner", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print where the workspace is (a sanity check that the alias works).
+    Root,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Root => {
+            println!("{}", workspace::root().display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

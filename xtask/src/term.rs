@@ -1,0 +1,57 @@
+//! Terminal output: colour only on a terminal, and never when `NO_COLOR` is
+//! set (https://no-color.org). One place decides, every command asks here.
+
+use std::io::IsTerminal;
+
+/// Whether stdout should get ANSI colours.
+pub fn colour_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// The colours the course uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    Red,
+    Green,
+    Yellow,
+    Blue,
+    Magenta,
+    Cyan,
+    Bold,
+    Dim,
+}
+
+impl Colour {
+    fn code(self) -> &'static str {
+        match self {
+            Colour::Red => "31",
+            Colour::Green => "32",
+            Colour::Yellow => "33",
+            Colour::Blue => "34",
+            Colour::Magenta => "35",
+            Colour::Cyan => "36",
+            Colour::Bold => "1",
+            Colour::Dim => "2",
+        }
+    }
+}
+
+/// Wraps `text` in the colour when `enabled`, else returns it unchanged.
+pub fn paint(text: &str, colour: Colour, enabled: bool) -> String {
+    if enabled {
+        format!("\x1b[{}m{text}\x1b[0m", colour.code())
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paint_is_plain_when_disabled() {
+        assert_eq!(paint("ok", Colour::Green, false), "ok");
+        assert_eq!(paint("ok", Colour::Green, true), "\x1b[32mok\x1b[0m");
+    }
+}
