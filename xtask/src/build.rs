@@ -42,9 +42,14 @@ pub fn target_dir() -> PathBuf {
 /// path of the binary. Compiler errors go to the terminal as usual.
 pub fn build_binary(package: &str, profile: Profile) -> anyhow::Result<PathBuf> {
     let mut command = Command::new(cargo());
-    command
-        .current_dir(workspace::root())
-        .args(["build", "--quiet", "--package", package, "--bin", package]);
+    command.current_dir(workspace::root()).args([
+        "build",
+        "--quiet",
+        "--package",
+        package,
+        "--bin",
+        package,
+    ]);
     if profile == Profile::Release {
         command.arg("--release");
     }
@@ -58,7 +63,10 @@ pub fn build_binary(package: &str, profile: Profile) -> anyhow::Result<PathBuf> 
         .join(profile.dir())
         .join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
     if !binary.exists() {
-        bail!("built {package} but found no binary at {}", binary.display());
+        bail!(
+            "built {package} but found no binary at {}",
+            binary.display()
+        );
     }
     Ok(binary)
 }

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[allow(dead_code)] // until the subcommands that use it land
 mod build;
+#[allow(dead_code)] // until the subcommands that use it land
 mod term;
 mod workspace;
 

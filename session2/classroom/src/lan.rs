@@ -43,8 +43,25 @@ pub struct Candidate {
 
 /// Interface name prefixes of virtual interfaces.
 const VIRTUAL_PREFIXES: &[&str] = &[
-    "docker", "veth", "br-", "virbr", "vmnet", "vboxnet", "tun", "tap", "wg", "utun", "zt",
-    "tailscale", "lxc", "lxd", "cni", "flannel", "cali", "podman", "vEthernet",
+    "docker",
+    "veth",
+    "br-",
+    "virbr",
+    "vmnet",
+    "vboxnet",
+    "tun",
+    "tap",
+    "wg",
+    "utun",
+    "zt",
+    "tailscale",
+    "lxc",
+    "lxd",
+    "cni",
+    "flannel",
+    "cali",
+    "podman",
+    "vEthernet",
 ];
 
 /// Whether an interface name looks like a virtual interface.

@@ -74,7 +74,10 @@ fn echo(mut stream: TcpStream) -> std::io::Result<()> {
         if n == 0 {
             return Ok(());
         }
-        log!("echo {n} bytes: {:?}", String::from_utf8_lossy(&buffer[..n]));
+        log!(
+            "echo {n} bytes: {:?}",
+            String::from_utf8_lossy(&buffer[..n])
+        );
         // `write_all` loops until every byte is handed to the kernel.
         stream.write_all(&buffer[..n])?;
     }

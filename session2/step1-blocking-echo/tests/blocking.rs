@@ -61,7 +61,12 @@ fn help_shows_host_and_port_defaults() {
 fn port_in_use_is_a_clear_error() {
     let server = Server::start(BIN, &[]);
     Command::new(BIN)
-        .args(["--host", "127.0.0.1", "--port", &server.addr.port().to_string()])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &server.addr.port().to_string(),
+        ])
         .timeout(Duration::from_secs(10))
         .assert()
         .failure()

@@ -34,7 +34,9 @@ impl Server {
     /// In an integration test, pass `env!("CARGO_BIN_EXE_<name>")`.
     pub fn start(program: impl AsRef<Path>, args: &[&str]) -> Server {
         let mut command = Command::new(program.as_ref());
-        command.args(["--host", "127.0.0.1", "--port", "0"]).args(args);
+        command
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args);
         Server::start_command(command)
     }
 
@@ -94,7 +96,10 @@ impl Server {
 
     /// Everything the server printed so far (stdout, and stderr prefixed).
     pub fn output(&self) -> String {
-        self.output.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits (at most [`TIMEOUT`]) until the server's output contains `needle`.
@@ -167,7 +172,9 @@ impl Client {
         let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
             .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
         stream.set_read_timeout(Some(TIMEOUT)).expect("set timeout");
-        stream.set_write_timeout(Some(TIMEOUT)).expect("set timeout");
+        stream
+            .set_write_timeout(Some(TIMEOUT))
+            .expect("set timeout");
         stream.set_nodelay(true).expect("nodelay");
         Client {
             stream,
@@ -290,7 +297,9 @@ impl Client {
         self.stream.set_read_timeout(Some(quiet)).expect("timeout");
         let mut chunk = [0u8; 1024];
         let result = self.stream.read(&mut chunk);
-        self.stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        self.stream
+            .set_read_timeout(Some(TIMEOUT))
+            .expect("timeout");
         match result {
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Ok(0) => panic!("expected silence, but the server closed the connection"),

@@ -1,0 +1,67 @@
+//! # Exercise 1: the blocking echo server
+//!
+//! Goal: every byte a client sends comes straight back to it. One client at a
+//! time is fine (that is the point of this step).
+//!
+//! The server below already binds, prints its `listening on` line and accepts
+//! connections, but it hangs up on every client after its first read. Fill
+//! in the TODOs in `echo`, then check your work:
+//!
+//! ```text
+//! cargo xtask check exercise1
+//! ```
+//!
+//! Try it by hand: `cargo run -p exercise1` in one terminal and
+//! `cargo run -p echo-client` in another.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+use anyhow::Context;
+use clap::Parser;
+use classroom::log;
+
+/// A blocking echo server: one client at a time.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on; 0.0.0.0 lets classmates connect.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Port to listen on; 0 lets the system pick a free one.
+    #[arg(long, default_value_t = 65432)]
+    port: u16,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let listener = TcpListener::bind((args.host.as_str(), args.port))
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    classroom::announce(&listener, "cargo run -p echo-client --")?;
+
+    for connection in listener.incoming() {
+        match connection {
+            Ok(stream) => {
+                log!("connected: {:?}", stream.peer_addr().ok());
+                if let Err(e) = echo(stream) {
+                    log!("error: {e}");
+                }
+                log!("disconnected");
+            }
+            Err(e) => log!("accept failed: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Reads whatever arrives and writes it back, until the client closes.
+fn echo(mut stream: TcpStream) -> std::io::Result<()> {
+    let mut buffer = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buffer[..n])?;
+    }
+}
