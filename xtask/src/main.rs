@@ -1,18 +1,15 @@
 //! `cargo xtask`: the course's runner, in the style of matklad's cargo-xtask:
 //! one small binary of subcommands, no install step.
 //!
-//! Each subcommand lives in its own module with its own `Args` and `run`;
-//! this file only dispatches.
+//! Each subcommand lives in its own module of the library (`src/lib.rs`)
+//! with its own `Args` and `run`; this file only dispatches.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-#[allow(dead_code)] // until the subcommands that use it land
-mod build;
-#[allow(dead_code)] // until the subcommands that use it land
-mod term;
-mod workspace;
+// The modules live in the library (src/lib.rs); add new ones there.
+use xtask::workspace;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "The course runner", version)]

@@ -1,0 +1,7 @@
+//! The course runner's library: one module per responsibility. `main.rs`
+//! only parses the command line and dispatches here, and the integration
+//! tests in `tests/` call the same code (the grader proves itself this way).
+
+pub mod build;
+pub mod term;
+pub mod workspace;
