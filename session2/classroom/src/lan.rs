@@ -41,35 +41,62 @@ pub struct Candidate {
     pub is_virtual: bool,
 }
 
-/// Interface name prefixes of virtual interfaces.
-const VIRTUAL_PREFIXES: &[&str] = &[
-    "docker",
-    "veth",
-    "br-",
-    "virbr",
-    "vmnet",
-    "vboxnet",
-    "tun",
-    "tap",
-    "wg",
-    "utun",
-    "zt",
-    "tailscale",
-    "lxc",
-    "lxd",
-    "cni",
-    "flannel",
-    "cali",
-    "podman",
-    "vEthernet",
+/// How virtual interfaces are recognised, by name: (pattern, what it is).
+/// A pattern ending in `*` is a prefix, any other is matched anywhere in the
+/// name; both ignore case; the first match wins. Linux and macOS name
+/// interfaces after their driver (`docker0`, `utun3`); Windows lists adapter
+/// GUIDs, which no pattern recognises, so there the address ranking below
+/// has to do.
+const VIRTUAL_PATTERNS: &[(&str, &str)] = &[
+    // Before `veth*`, which would also match it.
+    ("vEthernet", "Hyper-V or WSL switch"),
+    ("docker*", "Docker bridge"),
+    ("br-*", "Docker bridge"),
+    ("podman*", "Podman bridge"),
+    ("cni*", "container network"),
+    ("flannel*", "container network"),
+    ("cali*", "container network"),
+    ("kube*", "container network"),
+    ("lxc*", "container bridge"),
+    ("lxd*", "container bridge"),
+    ("veth*", "container link"),
+    ("virbr*", "virtual machine bridge"),
+    ("vmnet*", "VMware network"),
+    ("vboxnet*", "VirtualBox network"),
+    ("vnic*", "virtual machine network"),
+    ("bridge*", "bridge (Internet Sharing or a VM)"),
+    ("VirtualBox", "VirtualBox network"),
+    ("VMware", "VMware network"),
+    ("tailscale*", "VPN tunnel (Tailscale)"),
+    ("zt*", "VPN tunnel (ZeroTier)"),
+    ("wg*", "VPN tunnel (WireGuard)"),
+    ("nordlynx*", "VPN tunnel (NordVPN)"),
+    ("utun*", "VPN tunnel"),
+    ("tun*", "VPN tunnel"),
+    ("tap*", "VPN tunnel"),
+    ("ppp*", "VPN or dial-up tunnel"),
+    ("ipsec*", "VPN tunnel"),
+    ("gpd*", "VPN tunnel (GlobalProtect)"),
+    ("cscotun*", "VPN tunnel (Cisco)"),
 ];
+
+/// What kind of virtual interface `name` is (`"Docker bridge"`, `"VPN
+/// tunnel"`...), or `None` for what looks like a real network card.
+pub fn virtual_kind(name: &str) -> Option<&'static str> {
+    let name = name.to_ascii_lowercase();
+    VIRTUAL_PATTERNS.iter().find_map(|(pattern, what)| {
+        let pattern = pattern.to_ascii_lowercase();
+        let found = match pattern.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name.contains(&pattern),
+        };
+        found.then_some(*what)
+    })
+}
 
 /// Whether an interface name looks like a virtual interface.
 pub fn is_virtual_interface(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    VIRTUAL_PREFIXES
-        .iter()
-        .any(|prefix| lower.starts_with(&prefix.to_ascii_lowercase()))
+    virtual_kind(name).is_some()
 }
 
 /// Classifies one address, or `None` when no classmate could use it
@@ -101,9 +128,34 @@ pub fn classify(ip: IpAddr) -> Option<Kind> {
     }
 }
 
+/// Among private IPv4 ranges, which one a classroom network most likely
+/// uses (lower is likelier). Wi-Fi routers hand out 192.168/16, campus
+/// networks 10/8; 172.16/12 comes last because Docker, WSL 2 and Hyper-V
+/// put their internal networks there, sometimes on an ordinary-looking
+/// interface name (inside WSL 2, `eth0` is such a network).
+fn private_preference(ip: IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(v4) => match v4.octets() {
+            [192, 168, ..] => 0,
+            [10, ..] => 1,
+            _ => 2,
+        },
+        IpAddr::V6(_) => 0,
+    }
+}
+
+impl Candidate {
+    /// What kind of virtual interface this is (`"Docker bridge"`...), or
+    /// `None` for a real network card.
+    pub fn virtual_kind(&self) -> Option<&'static str> {
+        virtual_kind(&self.interface)
+    }
+}
+
 /// Ranks `(interface name, address)` pairs: unusable addresses are dropped;
-/// real interfaces come before virtual ones; within each, private IPv4 first,
-/// then other IPv4, then IPv6. Ties keep the operating system's order.
+/// real interfaces come before virtual ones; within each, private IPv4 first
+/// (192.168/16, then 10/8, then 172.16/12), then other IPv4, then IPv6.
+/// Ties keep the operating system's order.
 pub fn rank(interfaces: &[(String, IpAddr)]) -> Vec<Candidate> {
     let mut candidates: Vec<Candidate> = interfaces
         .iter()
@@ -117,7 +169,7 @@ pub fn rank(interfaces: &[(String, IpAddr)]) -> Vec<Candidate> {
         })
         .collect();
     // A stable sort keeps the OS order among equals.
-    candidates.sort_by_key(|c| (c.is_virtual, c.kind));
+    candidates.sort_by_key(|c| (c.is_virtual, c.kind, private_preference(c.ip)));
     candidates
 }
 
@@ -167,9 +219,62 @@ mod tests {
     }
 
     #[test]
-    fn two_private_networks_keep_os_order() {
+    fn ten_and_192_168_rank_192_168_first_whatever_the_os_order() {
         let ranked = rank(&list(&[("eth0", "10.0.0.5"), ("wlan0", "192.168.0.7")]));
-        assert_eq!(ips(&ranked), ["10.0.0.5", "192.168.0.7"]);
+        assert_eq!(ips(&ranked), ["192.168.0.7", "10.0.0.5"]);
+        let ranked = rank(&list(&[("wlan0", "192.168.0.7"), ("eth0", "10.0.0.5")]));
+        assert_eq!(ips(&ranked), ["192.168.0.7", "10.0.0.5"]);
+    }
+
+    #[test]
+    fn private_ranges_in_classroom_order() {
+        let ranked = rank(&list(&[
+            ("eth0", "172.20.0.3"),
+            ("eth1", "10.1.2.3"),
+            ("wlan0", "192.168.4.5"),
+        ]));
+        assert_eq!(ips(&ranked), ["192.168.4.5", "10.1.2.3", "172.20.0.3"]);
+    }
+
+    #[test]
+    fn equal_addresses_keep_os_order() {
+        let ranked = rank(&list(&[("eth0", "10.0.0.5"), ("wlan0", "10.9.9.9")]));
+        assert_eq!(ips(&ranked), ["10.0.0.5", "10.9.9.9"]);
+    }
+
+    #[test]
+    fn this_test_machine_shape_puts_ipv4_first() {
+        // eth0 with a TEST-NET address and a unique-local IPv6 address, as on
+        // the machine the course is developed on.
+        let ranked = rank(&list(&[
+            ("lo", "127.0.0.1"),
+            ("eth0", "fd00::2"),
+            ("eth0", "192.0.2.2"),
+            ("eth0", "fe80::fc:ff:fe00:1"),
+        ]));
+        assert_eq!(ips(&ranked), ["192.0.2.2", "fd00::2"]);
+        assert_eq!(ranked[0].kind, Kind::OtherV4);
+        assert_eq!(ranked[0].interface, "eth0");
+    }
+
+    #[test]
+    fn virtual_ipv4_ranks_below_real_ipv6() {
+        let ranked = rank(&list(&[
+            ("docker0", "172.17.0.1"),
+            ("wlan0", "2001:db8::7"),
+        ]));
+        assert_eq!(ips(&ranked), ["2001:db8::7", "172.17.0.1"]);
+    }
+
+    #[test]
+    fn virtual_interfaces_are_labelled() {
+        let ranked = rank(&list(&[
+            ("tun0", "10.8.0.2"),
+            ("docker0", "172.17.0.1"),
+            ("wlan0", "192.168.1.23"),
+        ]));
+        let labels: Vec<Option<&str>> = ranked.iter().map(Candidate::virtual_kind).collect();
+        assert_eq!(labels, [None, Some("VPN tunnel"), Some("Docker bridge")]);
     }
 
     #[test]
@@ -203,7 +308,20 @@ mod tests {
         for name in ["tun0", "wg0", "veth12ab", "br-5f2", "utun3", "virbr0"] {
             assert!(is_virtual_interface(name), "{name}");
         }
-        for name in ["eth0", "wlan0", "en0", "wlp3s0", "Wi-Fi"] {
+        assert_eq!(
+            virtual_kind("vEthernet (WSL)"),
+            Some("Hyper-V or WSL switch")
+        );
+        assert_eq!(virtual_kind("Docker0"), Some("Docker bridge"));
+        for name in [
+            "eth0",
+            "wlan0",
+            "en0",
+            "wlp3s0",
+            "Wi-Fi",
+            "enp0s31f6",
+            "br0",
+        ] {
             assert!(!is_virtual_interface(name), "{name}");
         }
     }

@@ -49,28 +49,47 @@ pub fn connect_hint(
                 .to_string(),
         ];
     }
-    // 0.0.0.0 accepts on every IPv4 address, `::` on every address; a
-    // specific address accepts only on itself.
-    let reachable: Vec<&lan::Candidate> = candidates
-        .iter()
-        .filter(|c| match bound.ip() {
-            ip if ip.is_unspecified() => ip.is_ipv6() || c.ip.is_ipv4(),
-            ip => c.ip == ip,
-        })
-        .collect();
-    match reachable.first() {
-        Some(best) => vec![
+    let bound_ip = bound.ip();
+    if !bound_ip.is_unspecified() {
+        // Bound to one address: that one, and only that one, works.
+        return vec![
+            format!("  classmates connect with: {client_command} --host {bound_ip} --port {port}"),
             format!(
-                "  classmates connect with: {client_command} --host {} --port {port}",
-                best.ip
+                "  this server listens on {bound_ip} only: use that address on this machine too"
             ),
-            format!("  on this machine:         {on_this_machine}"),
-        ],
-        None => vec![
+        ];
+    }
+    // 0.0.0.0 accepts on every IPv4 address, `::` on every address. The
+    // suggestion is the best ranked address, the one `cargo xtask myip`
+    // puts first, so the two always agree.
+    let Some(best) = candidates.first() else {
+        return vec![
             format!("  no LAN address found (Wi-Fi off?): practise locally with {on_this_machine}"),
             "  run `cargo xtask myip` once you are on the network".to_string(),
-        ],
+        ];
+    };
+    if bound_ip.is_ipv4() && best.ip.is_ipv6() {
+        return vec![
+            format!(
+                "  this machine's LAN address is IPv6 ({}), but the server listens on IPv4 only",
+                best.ip
+            ),
+            "  restart with --host :: to let classmates in".to_string(),
+            format!("  on this machine:         {on_this_machine}"),
+        ];
     }
+    let mut lines = vec![format!(
+        "  classmates connect with: {client_command} --host {} --port {port}",
+        best.ip
+    )];
+    if let Some(what) = best.virtual_kind() {
+        lines.push(format!(
+            "  ({} is a {what}: classmates may not reach it; see `cargo xtask myip`)",
+            best.interface
+        ));
+    }
+    lines.push(format!("  on this machine:         {on_this_machine}"));
+    lines
 }
 
 /// Wall-clock time of day as `HH:MM:SS` (UTC), for log lines. The standard
@@ -116,6 +135,74 @@ mod tests {
         assert_eq!(
             lines[0],
             "  classmates connect with: cargo run -p chat-client -- --host 192.168.1.23 --port 65433"
+        );
+    }
+
+    fn candidate(interface: &str, ip: &str, kind: Kind) -> Candidate {
+        Candidate {
+            interface: interface.into(),
+            ip: ip.parse().unwrap(),
+            kind,
+            is_virtual: lan::is_virtual_interface(interface),
+        }
+    }
+
+    #[test]
+    fn the_suggestion_is_the_first_ranked_address() {
+        // What `cargo xtask myip --plain` prints is `candidates[0]`; a
+        // server on 0.0.0.0 must tell the same address.
+        let ranked = lan::rank(&[
+            ("eth0".to_string(), "fd00::2".parse().unwrap()),
+            ("eth0".to_string(), "192.0.2.2".parse().unwrap()),
+        ]);
+        let lines = connect_hint("0.0.0.0:65433".parse().unwrap(), "c --", &ranked);
+        assert_eq!(
+            lines[0],
+            format!(
+                "  classmates connect with: c -- --host {} --port 65433",
+                ranked[0].ip
+            )
+        );
+        assert_eq!(ranked[0].ip.to_string(), "192.0.2.2");
+    }
+
+    #[test]
+    fn ipv6_only_lan_on_an_ipv4_bind_says_to_listen_on_ipv6() {
+        let lines = connect_hint(
+            "0.0.0.0:65433".parse().unwrap(),
+            "c --",
+            &[candidate("wlan0", "2001:db8::42", Kind::V6)],
+        );
+        assert!(lines[0].contains("IPv6 (2001:db8::42)"), "{lines:?}");
+        assert!(lines[1].contains("--host ::"), "{lines:?}");
+        let lines = connect_hint(
+            "[::]:65433".parse().unwrap(),
+            "c --",
+            &[candidate("wlan0", "2001:db8::42", Kind::V6)],
+        );
+        assert_eq!(
+            lines[0],
+            "  classmates connect with: c -- --host 2001:db8::42 --port 65433"
+        );
+    }
+
+    #[test]
+    fn a_virtual_best_address_is_flagged() {
+        let lines = connect_hint(
+            "0.0.0.0:7".parse().unwrap(),
+            "c --",
+            &[candidate("docker0", "172.17.0.1", Kind::PrivateV4)],
+        );
+        assert!(lines[0].ends_with("--host 172.17.0.1 --port 7"));
+        assert!(lines[1].contains("docker0 is a Docker bridge"), "{lines:?}");
+    }
+
+    #[test]
+    fn a_specific_bind_suggests_that_address() {
+        let lines = connect_hint("192.168.1.23:7".parse().unwrap(), "c --", &[]);
+        assert_eq!(
+            lines[0],
+            "  classmates connect with: c -- --host 192.168.1.23 --port 7"
         );
     }
 
