@@ -3,5 +3,6 @@
 //! tests in `tests/` call the same code (the grader proves itself this way).
 
 pub mod build;
+pub mod myip;
 pub mod term;
 pub mod workspace;

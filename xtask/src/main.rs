@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     /// Print where the workspace is (a sanity check that the alias works).
     Root,
+    Myip(xtask::myip::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -31,5 +32,6 @@ fn main() -> anyhow::Result<ExitCode> {
             println!("{}", workspace::root().display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Myip(args) => xtask::myip::run(&args),
     }
 }
