@@ -336,3 +336,47 @@ pub fn reset_connection(stream: TcpStream) {
         .expect("set SO_LINGER to zero");
     drop(socket);
 }
+
+// The server side, for testing clients: a test binds a `TcpListener` on
+// 127.0.0.1 port 0, runs the client against it, and plays the server with
+// the same timed reads and byte-exact assertions as a `Client`.
+impl Client {
+    /// Wraps a stream the test accepted, with the same timeouts as
+    /// [`Client::connect`].
+    pub fn from_stream(stream: TcpStream) -> Client {
+        // A socket accepted from a non-blocking listener may inherit that
+        // mode (macOS, Windows); the timed reads need blocking mode.
+        stream.set_nonblocking(false).expect("blocking mode");
+        stream.set_read_timeout(Some(TIMEOUT)).expect("set timeout");
+        stream
+            .set_write_timeout(Some(TIMEOUT))
+            .expect("set timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            stream,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// Accepts one connection on `listener`, waiting at most [`TIMEOUT`], so a
+/// fake server in a test cannot hang when the client under test never
+/// connects.
+pub fn accept(listener: &std::net::TcpListener) -> Client {
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => return Client::from_stream(stream),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                panic!("no client connected within {TIMEOUT:?}")
+            }
+            Err(e) => panic!("accept failed: {e}"),
+        }
+    }
+}
