@@ -132,7 +132,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     sender.send(name.as_bytes())?;
     if at_keyboard {
-        eprintln!("you are {name}. Type a message and press Enter; EXIT, bye or /quit leaves.");
+        // "Sent", not "joined": a server may refuse the name (step 6 says so
+        // with a `SERVER: ...` line), and then the next line you type is
+        // your next try.
+        eprintln!("name sent: {name}. Type a message and press Enter; EXIT, bye or /quit leaves.");
     }
 
     // The main thread's whole job: read a line, send it, repeat.
