@@ -3,6 +3,7 @@
 //! tests in `tests/` call the same code (the grader proves itself this way).
 
 pub mod build;
+pub mod diff;
 pub mod myip;
 pub mod term;
 pub mod workspace;

@@ -23,6 +23,7 @@ enum Command {
     /// Print where the workspace is (a sanity check that the alias works).
     Root,
     Myip(xtask::myip::Args),
+    Diff(xtask::diff::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -33,5 +34,6 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Myip(args) => xtask::myip::run(&args),
+        Command::Diff(args) => xtask::diff::run(&args),
     }
 }

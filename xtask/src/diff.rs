@@ -1,0 +1,364 @@
+//! `cargo xtask diff 3 4` and `cargo xtask diff exercise4`: what changed
+//! between two steps of the lesson, or between a starter and its solution,
+//! as one unified diff over the crates' `Cargo.toml` and `src/`.
+//!
+//! Each step adds exactly one idea to the one before, so the diff *is* the
+//! lesson. The line diff itself comes from the `similar` crate; this module
+//! finds the two crates, pairs their files and prints the result, coloured
+//! on a terminal.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use similar::{ChangeTag, TextDiff};
+
+use crate::term::{self, Colour};
+use crate::workspace;
+
+/// Show what changed between two steps, or between an exercise and its solution.
+///
+/// `cargo xtask diff 3 4` compares session2's step 3 with step 4;
+/// `cargo xtask diff exercise4` compares the starter with its solution.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A step number (then give a second one) or an exercise, like `exercise4`.
+    pub from: String,
+    /// The second step number.
+    pub to: Option<String>,
+}
+
+/// Lines of context around each change, as `diff -u`.
+const CONTEXT_LINES: usize = 3;
+
+pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
+    let root = workspace::root();
+    let (old, new) = resolve(&root, &args.from, args.to.as_deref())?;
+    let diff = diff_crates(&root, &old, &new)?;
+    print!("{}", diff.render(term::colour_enabled()));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Turns the command-line arguments into the two crate directories to
+/// compare (relative to the repository root).
+pub fn resolve(root: &Path, from: &str, to: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf)> {
+    match (step_number(from), to) {
+        (Some(a), Some(to)) => {
+            let Some(b) = step_number(to) else {
+                bail!("`{to}` is not a step number: try `cargo xtask diff 3 4`");
+            };
+            Ok((step_dir(root, a)?, step_dir(root, b)?))
+        }
+        (Some(n), None) => bail!(
+            "one number is ambiguous: `cargo xtask diff {prev} {n}` compares two steps, \
+             `cargo xtask diff exercise{n}` the exercise with its solution",
+            prev = n.saturating_sub(1).max(1)
+        ),
+        (None, Some(_)) => bail!("`{from}` is not a step number: try `cargo xtask diff 3 4`"),
+        (None, None) => {
+            let Some(n) = from
+                .strip_prefix("exercise")
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                bail!(
+                    "`{from}` is neither two step numbers nor an exercise: \
+                     try `cargo xtask diff 3 4` or `cargo xtask diff exercise4`"
+                );
+            };
+            exercise_dirs(root, n)
+        }
+    }
+}
+
+/// `3` or `step3` as a step number.
+fn step_number(text: &str) -> Option<u32> {
+    text.strip_prefix("step").unwrap_or(text).parse().ok()
+}
+
+/// The crate of step `n`: the one directory of `session2/` named `stepN-...`.
+pub fn step_dir(root: &Path, n: u32) -> anyhow::Result<PathBuf> {
+    let session2 = root.join("session2");
+    let prefix = format!("step{n}-");
+    let mut steps: Vec<String> = Vec::new();
+    let mut found: Vec<String> = Vec::new();
+    for entry in
+        fs::read_dir(&session2).with_context(|| format!("cannot list {}", session2.display()))?
+    {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) {
+            found.push(name.clone());
+        }
+        if name.starts_with("step") {
+            steps.push(name);
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(PathBuf::from("session2").join(one)),
+        [] => {
+            steps.sort();
+            bail!(
+                "there is no step {n} in session2/ (there is: {})",
+                if steps.is_empty() {
+                    "none".to_string()
+                } else {
+                    steps.join(", ")
+                }
+            )
+        }
+        many => bail!("more than one step {n} in session2/: {}", many.join(", ")),
+    }
+}
+
+/// The starter and the solution of exercise `n`.
+fn exercise_dirs(root: &Path, n: u32) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let starter = PathBuf::from("exercises").join(format!("exercise{n}"));
+    let solution = PathBuf::from("solutions").join(format!("exercise{n}"));
+    if !root.join(&starter).is_dir() {
+        bail!("there is no {}", starter.display());
+    }
+    if !root.join("solutions").is_dir() {
+        bail!("this copy has no solutions/ (instructors may hand the course out without them)");
+    }
+    if !root.join(&solution).is_dir() {
+        bail!("there is no {}", solution.display());
+    }
+    Ok((starter, solution))
+}
+
+/// The diff of two crates, file by file.
+#[derive(Debug)]
+pub struct CrateDiff {
+    pub files: Vec<FileDiff>,
+}
+
+/// One file's diff. A file only on one side is compared with nothing.
+#[derive(Debug)]
+pub struct FileDiff {
+    /// Shown after `--- ` and `+++ `: `a/<path>` and `b/<path>`, or
+    /// `/dev/null` for a missing side, as git does.
+    pub old_label: String,
+    pub new_label: String,
+    pub old_text: Option<String>,
+    pub new_text: Option<String>,
+}
+
+/// Compares the `Cargo.toml` and every file under `src/` of two crates
+/// (`target/` and everything else is left out).
+pub fn diff_crates(root: &Path, old: &Path, new: &Path) -> anyhow::Result<CrateDiff> {
+    let old_files = crate_files(&root.join(old))?;
+    let new_files = crate_files(&root.join(new))?;
+    let all: BTreeSet<&PathBuf> = old_files.iter().chain(&new_files).collect();
+    let mut files = Vec::new();
+    for relative in all {
+        let read = |dir: &Path, present: bool| -> anyhow::Result<Option<String>> {
+            if !present {
+                return Ok(None);
+            }
+            let path = root.join(dir).join(relative);
+            let bytes =
+                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        let old_text = read(old, old_files.contains(relative))?;
+        let new_text = read(new, new_files.contains(relative))?;
+        if old_text == new_text {
+            continue;
+        }
+        let label = |prefix: &str, dir: &Path, text: &Option<String>| match text {
+            Some(_) => format!("{prefix}/{}", slashed(&dir.join(relative))),
+            None => "/dev/null".to_string(),
+        };
+        files.push(FileDiff {
+            old_label: label("a", old, &old_text),
+            new_label: label("b", new, &new_text),
+            old_text,
+            new_text,
+        });
+    }
+    Ok(CrateDiff { files })
+}
+
+/// A path with `/` separators on every system, for diff headers.
+fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `Cargo.toml` and the files under `src/`, relative to the crate, sorted.
+fn crate_files(dir: &Path) -> anyhow::Result<BTreeSet<PathBuf>> {
+    let mut files = BTreeSet::new();
+    if dir.join("Cargo.toml").is_file() {
+        files.insert(PathBuf::from("Cargo.toml"));
+    }
+    let mut pending = vec![PathBuf::from("src")];
+    while let Some(relative) = pending.pop() {
+        let path = dir.join(&relative);
+        if !path.is_dir() {
+            continue;
+        }
+        for entry in
+            fs::read_dir(&path).with_context(|| format!("cannot list {}", path.display()))?
+        {
+            let entry = entry?;
+            let child = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                pending.push(child);
+            } else {
+                files.insert(child);
+            }
+        }
+    }
+    Ok(files)
+}
+
+impl CrateDiff {
+    /// The unified diff as `diff -u` / `git diff` print it, coloured when
+    /// `colour` is set, ending with a one-line summary.
+    pub fn render(&self, colour: bool) -> String {
+        if self.files.is_empty() {
+            return "no differences in Cargo.toml and src/\n".to_string();
+        }
+        let mut out = String::new();
+        let (mut added, mut removed) = (0, 0);
+        for file in &self.files {
+            let old = file.old_text.as_deref().unwrap_or("");
+            let new = file.new_text.as_deref().unwrap_or("");
+            let _ = writeln!(
+                out,
+                "{}",
+                term::paint(&format!("--- {}", file.old_label), Colour::Bold, colour)
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                term::paint(&format!("+++ {}", file.new_label), Colour::Bold, colour)
+            );
+            let diff = TextDiff::from_lines(old, new);
+            for hunk in diff
+                .unified_diff()
+                .context_radius(CONTEXT_LINES)
+                .iter_hunks()
+            {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    term::paint(&hunk.header().to_string(), Colour::Cyan, colour)
+                );
+                for change in hunk.iter_changes() {
+                    let (sign, paint_as) = match change.tag() {
+                        ChangeTag::Delete => {
+                            removed += 1;
+                            ('-', Some(Colour::Red))
+                        }
+                        ChangeTag::Insert => {
+                            added += 1;
+                            ('+', Some(Colour::Green))
+                        }
+                        ChangeTag::Equal => (' ', None),
+                    };
+                    let line = format!("{sign}{}", change.value().trim_end_matches(['\n', '\r']));
+                    let line = match paint_as {
+                        Some(c) => term::paint(&line, c, colour),
+                        None => line,
+                    };
+                    let _ = writeln!(out, "{line}");
+                    if change.missing_newline() {
+                        out.push_str("\\ No newline at end of file\n");
+                    }
+                }
+            }
+        }
+        let files = self.files.len();
+        let _ = writeln!(
+            out,
+            "{files} file{} changed, {added} insertion{}(+), {removed} deletion{}(-)",
+            plural(files),
+            plural(added),
+            plural(removed)
+        );
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(old: Option<&str>, new: Option<&str>) -> CrateDiff {
+        CrateDiff {
+            files: vec![FileDiff {
+                old_label: if old.is_some() { "a/x.rs" } else { "/dev/null" }.to_string(),
+                new_label: if new.is_some() { "b/x.rs" } else { "/dev/null" }.to_string(),
+                old_text: old.map(str::to_string),
+                new_text: new.map(str::to_string),
+            }],
+        }
+    }
+
+    #[test]
+    fn renders_a_unified_diff_with_a_summary() {
+        let out = file(Some("a\nb\nc\n"), Some("a\nB\nc\n")).render(false);
+        assert_eq!(
+            out,
+            "--- a/x.rs\n+++ b/x.rs\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n\
+             1 file changed, 1 insertion(+), 1 deletion(-)\n"
+        );
+    }
+
+    #[test]
+    fn colours_only_when_asked() {
+        let out = file(Some("a\n"), Some("b\n")).render(true);
+        assert!(out.contains("\x1b[31m-a\x1b[0m\n"));
+        assert!(out.contains("\x1b[32m+b\x1b[0m\n"));
+        assert!(out.contains("\x1b[36m@@ -1 +1 @@\x1b[0m\n"));
+    }
+
+    #[test]
+    fn new_file_and_missing_newline() {
+        let out = file(None, Some("fn main() {}")).render(false);
+        assert!(out.starts_with("--- /dev/null\n+++ b/x.rs\n@@ -0,0 +1 @@\n+fn main() {}\n\\ No newline at end of file\n"), "{out}");
+    }
+
+    #[test]
+    fn nothing_to_show() {
+        let out = CrateDiff { files: vec![] }.render(false);
+        assert_eq!(out, "no differences in Cargo.toml and src/\n");
+    }
+
+    #[test]
+    fn arguments_are_checked_with_a_clear_message() {
+        let root = workspace::root();
+        let err = resolve(&root, "4", None).unwrap_err().to_string();
+        assert!(err.contains("`cargo xtask diff 3 4`"), "{err}");
+        assert!(err.contains("`cargo xtask diff exercise4`"), "{err}");
+        let err = resolve(&root, "3", Some("four")).unwrap_err().to_string();
+        assert!(err.contains("not a step number"), "{err}");
+        let err = resolve(&root, "hello", None).unwrap_err().to_string();
+        assert!(err.contains("neither"), "{err}");
+        let err = resolve(&root, "99", Some("100")).unwrap_err().to_string();
+        assert!(err.contains("no step 99 in session2/"), "{err}");
+        assert!(err.contains("step1-blocking-echo"), "{err}");
+    }
+
+    #[test]
+    fn steps_resolve_by_their_prefix() {
+        let root = workspace::root();
+        assert_eq!(
+            step_dir(&root, 1).unwrap(),
+            PathBuf::from("session2/step1-blocking-echo")
+        );
+        let (a, b) = resolve(&root, "step1", Some("1")).unwrap();
+        assert_eq!(a, b);
+        let (starter, solution) = resolve(&root, "exercise1", None).unwrap();
+        assert_eq!(starter, PathBuf::from("exercises/exercise1"));
+        assert_eq!(solution, PathBuf::from("solutions/exercise1"));
+    }
+}
