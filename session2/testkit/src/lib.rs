@@ -380,3 +380,61 @@ pub fn accept(listener: &std::net::TcpListener) -> Client {
         }
     }
 }
+
+/// Polls `condition` every 10 ms until it holds, for at most [`TIMEOUT`];
+/// panics naming `what` otherwise. Only for facts no line announces, such
+/// as a thread count in `/proc` going back down.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !condition() {
+        if Instant::now() > deadline {
+            panic!("timed out after {TIMEOUT:?} waiting until {what}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What the kernel says about a running process, read from `/proc`. Linux
+/// only: elsewhere every function returns `None`, and tests skip the figure.
+pub mod proc {
+    /// A size field of `/proc/PID/status` in KiB: `VmRSS` (resident memory
+    /// now), `VmHWM` (the most it ever was).
+    pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
+        status_field(pid, field)?
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The number of threads of the process.
+    pub fn threads(pid: u32) -> Option<u64> {
+        status_field(pid, "Threads")?.parse().ok()
+    }
+
+    /// The number of open file descriptors of the process.
+    pub fn open_fds(pid: u32) -> Option<usize> {
+        Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+    }
+
+    fn status_field(pid: u32, field: &str) -> Option<String> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            (name == field).then(|| value.trim().to_string())
+        })
+    }
+
+    #[cfg(all(test, target_os = "linux"))]
+    mod tests {
+        #[test]
+        fn reads_this_process() {
+            let me = std::process::id();
+            assert!(super::status_kib(me, "VmRSS").unwrap() > 0);
+            assert!(super::status_kib(me, "VmHWM").unwrap() > 0);
+            assert!(super::threads(me).unwrap() >= 1);
+            assert!(super::open_fds(me).unwrap() >= 3);
+            assert_eq!(super::status_kib(me, "NoSuchField"), None);
+        }
+    }
+}
