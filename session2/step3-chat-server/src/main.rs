@@ -143,10 +143,11 @@ fn relay(mut stream: TcpStream, peer: SocketAddr, clients: &Clients) -> std::io:
 
 /// Writes `message` to every client in the room except `sender`.
 ///
-/// This writes to the sockets while holding the lock. That is the simple way,
-/// and it works while every client reads promptly; but a client that stops
-/// reading fills its socket buffer, `write_all` then blocks, and the whole
-/// room waits behind the lock. Step 6 fixes that.
+/// This writes to the sockets while holding the lock, on purpose: it is the
+/// simple way, and it works while every client reads promptly. But a client
+/// that stops reading fills its socket buffer, `write_all` then blocks, and
+/// the whole room waits behind the lock. Step 6 fixes that, and
+/// `cargo xtask bench` compares the two.
 fn broadcast(clients: &Clients, sender: SocketAddr, message: &[u8]) {
     let mut clients = clients.lock().unwrap();
     // `retain` visits every entry and keeps those for which we return true.
