@@ -5,5 +5,6 @@
 pub mod build;
 pub mod diff;
 pub mod myip;
+pub mod reset;
 pub mod term;
 pub mod workspace;

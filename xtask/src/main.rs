@@ -24,6 +24,7 @@ enum Command {
     Root,
     Myip(xtask::myip::Args),
     Diff(xtask::diff::Args),
+    Reset(xtask::reset::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -35,5 +36,6 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Myip(args) => xtask::myip::run(&args),
         Command::Diff(args) => xtask::diff::run(&args),
+        Command::Reset(args) => xtask::reset::run(&args),
     }
 }
