@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Print where the workspace is (a sanity check that the alias works).
     Root,
+    Check(xtask::check::Args),
+    List(xtask::list::Args),
+    Hint(xtask::hint::Args),
     Myip(xtask::myip::Args),
     Diff(xtask::diff::Args),
     Reset(xtask::reset::Args),
@@ -34,6 +37,9 @@ fn main() -> anyhow::Result<ExitCode> {
             println!("{}", workspace::root().display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(args) => xtask::check::run(&args),
+        Command::List(args) => xtask::list::run(&args),
+        Command::Hint(args) => xtask::hint::run(&args),
         Command::Myip(args) => xtask::myip::run(&args),
         Command::Diff(args) => xtask::diff::run(&args),
         Command::Reset(args) => xtask::reset::run(&args),

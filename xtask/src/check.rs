@@ -1,0 +1,242 @@
+//! `cargo xtask check exercise4`: builds the exercise, starts it, plays the
+//! scenarios against it as real clients, and says what passed, and for what
+//! failed, why.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::build::{self, Profile};
+use crate::checks;
+use crate::course::{self, EXERCISES, Package};
+use crate::grader::report::{details, json_line, scenario_line};
+use crate::grader::timeouts::{DEFAULT_WAIT_SECS, Timeouts};
+use crate::grader::{self, Options, Report, Target};
+use crate::term::{self, Colour, paint};
+
+/// Grade an exercise: `cargo xtask check exercise4` (or `4`).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The exercise to grade: `exercise4`, or just `4`.
+    #[arg(value_parser = course::parse_exercise, required_unless_present = "all")]
+    pub exercise: Option<u8>,
+    /// Grade every exercise, with a summary (`3/7 passed`).
+    #[arg(long, conflicts_with_all = ["exercise", "addr"])]
+    pub all: bool,
+    /// Grade the reference answer (solutions/exerciseN) instead.
+    #[arg(long, conflicts_with_all = ["step", "addr"])]
+    pub solution: bool,
+    /// Grade the lesson's step instead: `--step` grades step N with check
+    /// N, `--step=M` grades step M with it (`check 4 --step=3` fails: step 3
+    /// lacks what exercise 4 adds).
+    #[arg(long, conflicts_with = "addr", value_name = "M", num_args = 0..=1, require_equals = true)]
+    pub step: Option<Option<u8>>,
+    /// Grade a server that is already running, anywhere, in any language
+    /// (start it fresh: the scenarios expect an empty-ish room).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// How long to wait for any one reply, in seconds; every other wait
+    /// scales with it (raise it for a server on another machine).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WAIT_SECS)]
+    pub timeout: f64,
+    /// Show the transcript of passing scenarios too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Print one JSON object per scenario per line (for instructors).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which kind of package is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    Exercise,
+    Solution,
+    /// A step of the lesson: the given one, or the exercise's own.
+    Step(Option<u8>),
+}
+
+impl Args {
+    fn flavour(&self) -> Flavour {
+        if self.solution {
+            Flavour::Solution
+        } else if let Some(step) = self.step {
+            Flavour::Step(step)
+        } else {
+            Flavour::Exercise
+        }
+    }
+}
+
+/// The package graded as exercise `n` in `flavour`, or why there is none.
+fn package(n: u8, flavour: Flavour) -> anyhow::Result<Package> {
+    let found = match flavour {
+        Flavour::Exercise => course::exercise(n),
+        Flavour::Solution => course::solution(n),
+        Flavour::Step(step) => course::step(step.unwrap_or(n)),
+    };
+    found.with_context(|| match flavour {
+        Flavour::Exercise => format!("there is no exercises/exercise{n}"),
+        Flavour::Solution => format!(
+            "there is no solutions/exercise{n} (the answer key may have been removed from \
+             this copy)"
+        ),
+        Flavour::Step(step) => format!("there is no session2/step{}-*", step.unwrap_or(n)),
+    })
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+        bail!("--timeout takes a number of seconds between 0 and 3600");
+    }
+    let options = Options {
+        timeouts: Timeouts::new(Duration::from_secs_f64(args.timeout)),
+        // A shared server gets one scenario at a time.
+        sequential: args.addr.is_some(),
+    };
+    let out = Output {
+        colour: term::colour_enabled() && !args.json,
+        verbose: args.verbose,
+        json: args.json,
+        details: !args.all || args.verbose,
+    };
+    if let Some(addr) = &args.addr {
+        let n = args
+            .exercise
+            .expect("clap requires an exercise without --all");
+        let addr = resolve(addr)?;
+        let report = out.grade(n, &addr.to_string(), &Target::Address(addr), &options);
+        return Ok(exit(report.passed()));
+    }
+    if !args.all {
+        let n = args
+            .exercise
+            .expect("clap requires an exercise without --all");
+        let package = package(n, args.flavour())?;
+        let binary = build::build_binary(&package.name, Profile::Dev)?;
+        let report = out.grade(n, &package.shown_dir(), &Target::Binary(binary), &options);
+        return Ok(exit(report.passed()));
+    }
+
+    let mut passed = 0;
+    let mut graded = 0;
+    for n in EXERCISES {
+        let Ok(package) = package(n, args.flavour()) else {
+            continue;
+        };
+        graded += 1;
+        let report = match build::build_binary(&package.name, Profile::Dev) {
+            Ok(binary) => out.grade(n, &package.shown_dir(), &Target::Binary(binary), &options),
+            Err(error) => {
+                out.line(&format!(
+                    "exercise{n}: {} {error:#}",
+                    paint("does not build:", Colour::Red, out.colour)
+                ));
+                continue;
+            }
+        };
+        if report.passed() {
+            passed += 1;
+        }
+    }
+    if graded == 0 {
+        bail!("found nothing to grade");
+    }
+    let colour = if passed == graded {
+        Colour::Green
+    } else {
+        Colour::Red
+    };
+    out.line(&paint(
+        &format!("{passed}/{graded} passed"),
+        colour,
+        out.colour,
+    ));
+    if passed < graded && !args.verbose {
+        out.line("(run `cargo xtask check exerciseN` to see what failed and why)");
+    }
+    Ok(exit(passed == graded))
+}
+
+fn exit(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `HOST:PORT` to a socket address (a name is looked up).
+fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
+    addr.to_socket_addrs()
+        .with_context(|| format!("`{addr}` is not HOST:PORT (for example 192.168.1.20:65433)"))?
+        .next()
+        .with_context(|| format!("`{addr}` resolves to no address"))
+}
+
+/// How results are printed.
+struct Output {
+    colour: bool,
+    verbose: bool,
+    json: bool,
+    /// Print the failures' details (not in the `--all` overview).
+    details: bool,
+}
+
+impl Output {
+    /// A human line (nothing in JSON mode, where stdout is JSON only).
+    fn line(&self, text: &str) {
+        if !self.json {
+            println!("{text}");
+        }
+    }
+
+    /// Grades exercise `n` on `target` and prints the results as they come.
+    fn grade(&self, n: u8, shown: &str, target: &Target, options: &Options) -> Report {
+        let check = checks::check(n);
+        let how = match target {
+            Target::Binary(_) => "a fresh server per scenario".to_string(),
+            Target::Address(_) => "the server already running there".to_string(),
+        };
+        self.line(&paint(
+            &format!("exercise{n}: {} — grading {shown} ({how})", check.idea),
+            Colour::Bold,
+            self.colour,
+        ));
+        let report = grader::grade(&check, target, options, |outcome| {
+            if self.json {
+                println!("{}", json_line(n, shown, outcome));
+                return;
+            }
+            println!("{}", scenario_line(outcome, self.colour));
+            if self.details && (!outcome.passed() || self.verbose) {
+                for line in details(outcome, self.colour) {
+                    println!("{line}");
+                }
+            }
+        });
+        let summary = if report.not_run > 0 {
+            format!(
+                "exercise{n}: the server did not start, {} scenarios not run",
+                report.not_run
+            )
+        } else if report.passed() {
+            format!("exercise{n}: all {} scenarios passed", report.total())
+        } else {
+            format!(
+                "exercise{n}: {}/{} scenarios passed",
+                report.passed_count(),
+                report.total()
+            )
+        };
+        let colour = if report.passed() {
+            Colour::Green
+        } else {
+            Colour::Red
+        };
+        self.line(&paint(&summary, colour, self.colour));
+        report
+    }
+}

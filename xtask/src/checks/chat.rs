@@ -1,0 +1,165 @@
+//! The chat's texts and the scenarios every chat check shares (exercises 4
+//! to 7). They speak through `Peer::say` and `Peer::expect`, so the same
+//! scenario plays lines for exercises 4-6 and frames for exercise 7.
+
+use crate::grader::Ctx;
+use crate::grader::failure::{Advise, Expect};
+use crate::grader::peer::Peer;
+
+// ----- the texts of session2/PROTOCOL.md -----
+
+pub fn joined(name: &str) -> String {
+    format!("SERVER: {name} has joined the chat.")
+}
+
+pub fn left(name: &str) -> String {
+    format!("SERVER: {name} has left the chat.")
+}
+
+pub fn said(name: &str, text: &str) -> String {
+    format!("{name}: {text}")
+}
+
+pub fn renamed(old: &str, new: &str) -> String {
+    format!("SERVER: {old} is now {new}")
+}
+
+pub const DONE: &str = "DONE";
+
+/// Whether `message` is a server notice or error (`SERVER: ...`).
+pub fn from_server(message: &str) -> bool {
+    message.starts_with("SERVER: ")
+}
+
+// ----- advice shared by the checks -----
+
+pub const JOIN_ADVICE: &str = "The first line a client sends is its name. Once you have it, \
+    send `SERVER: NAME has joined the chat.` to every other named client.";
+pub const SAID_ADVICE: &str = "Send each message to every other client as `NAME: TEXT`.";
+pub const NOT_TO_SENDER: &str = "A sender never gets its own message back, and a newcomer \
+    gets no notice about itself: skip that client when you broadcast.";
+pub const LEAVE_ADVICE: &str = "When a named client leaves (goodbye, close, reset), remove it \
+    and tell every remaining client `SERVER: NAME has left the chat.`, exactly once.";
+
+// ----- joining -----
+
+/// Connects a client called `label`, sends a fresh unique name as its first
+/// message, and waits until every client in `room` has seen it join.
+pub fn join(ctx: &Ctx, label: &str, room: &mut [&mut Peer]) -> Expect<Peer> {
+    let peer = ctx.connect(label)?;
+    introduce(ctx, peer, room, "")
+}
+
+/// Like [`join`], for a client with a tiny receive buffer that will stop
+/// reading.
+pub fn join_with_tiny_buffer(ctx: &Ctx, label: &str, room: &mut [&mut Peer]) -> Expect<Peer> {
+    let peer = ctx.connect_with_tiny_buffer(label)?;
+    introduce(ctx, peer, room, "")
+}
+
+/// Sends `peer`'s name (followed by `ending` on a line-based wire, if
+/// not empty: to send `\r\n`) and waits for `room` to see it join.
+pub fn introduce(ctx: &Ctx, mut peer: Peer, room: &mut [&mut Peer], ending: &str) -> Expect<Peer> {
+    let name = ctx.unique_name(peer.label());
+    if ending.is_empty() {
+        peer.say(&name)?;
+    } else {
+        peer.send(format!("{name}{ending}").as_bytes())?;
+    }
+    peer.name = name;
+    // Nothing answers a newcomer, so let the server read the name before
+    // anyone else joins (see `Ctx::settle`).
+    ctx.settle(&peer.name);
+    for other in room.iter_mut() {
+        other.expect(&joined(&peer.name)).advice(JOIN_ADVICE)?;
+    }
+    Ok(peer)
+}
+
+/// `from` says `text`; each of `to` receives it as `NAME: TEXT`.
+pub fn chat(from: &mut Peer, text: &str, to: &mut [&mut Peer]) -> Expect {
+    from.say(text)?;
+    for peer in to.iter_mut() {
+        peer.expect(&said(&from.name, text)).advice(SAID_ADVICE)?;
+    }
+    Ok(())
+}
+
+/// Checks that none of `peers` receives anything more.
+pub fn all_silent(peers: &mut [&mut Peer], advice: &str) -> Expect {
+    for peer in peers.iter_mut() {
+        peer.expect_silence().advice(advice)?;
+    }
+    Ok(())
+}
+
+/// `peer` is seen leaving by each of `room`.
+pub fn seen_leaving(name: &str, room: &mut [&mut Peer]) -> Expect {
+    for peer in room.iter_mut() {
+        peer.expect(&left(name)).advice(LEAVE_ADVICE)?;
+    }
+    Ok(())
+}
+
+// ----- scenarios for every chat check -----
+
+/// ann and bob: bob is announced to ann (not to himself), and messages carry
+/// the sender's name, to the other client only.
+pub fn newcomer_announced(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    bob.expect_silence().advice(NOT_TO_SENDER)?;
+    chat(&mut bob, "hello everyone", &mut [&mut ann])?;
+    chat(&mut ann, "hi bob", &mut [&mut bob])?;
+    all_silent(&mut [&mut ann, &mut bob], NOT_TO_SENDER)
+}
+
+/// Three clients: each message reaches the two others and not its sender.
+pub fn everyone_but_the_sender(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+    chat(&mut cat, "cat to all", &mut [&mut ann, &mut bob])?;
+    chat(&mut ann, "ann to all", &mut [&mut bob, &mut cat])?;
+    chat(&mut bob, "bob to all", &mut [&mut ann, &mut cat])?;
+    all_silent(&mut [&mut ann, &mut bob, &mut cat], NOT_TO_SENDER)
+}
+
+/// `EXIT` (any case), `bye` (any case) and `/quit`: `DONE` to that client,
+/// a close, and one leave notice to the others.
+pub fn goodbyes(ctx: &Ctx) -> Expect {
+    const ADVICE: &str = "`EXIT` (any case), `bye` (any case) and `/quit` end the chat: \
+        answer `DONE` to that client only, then close its connection.";
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+    let mut dan = join(ctx, "dan", &mut [&mut ann, &mut bob, &mut cat])?;
+
+    bob.say("exit")?;
+    bob.expect(DONE).advice(ADVICE)?;
+    bob.expect_closed().advice(ADVICE)?;
+    seen_leaving(&bob.name, &mut [&mut ann, &mut cat, &mut dan])?;
+
+    cat.say("Bye")?;
+    cat.expect(DONE).advice(ADVICE)?;
+    cat.expect_closed().advice(ADVICE)?;
+    seen_leaving(&cat.name, &mut [&mut ann, &mut dan])?;
+
+    dan.say("/quit")?;
+    dan.expect(DONE).advice(ADVICE)?;
+    dan.expect_closed().advice(ADVICE)?;
+    seen_leaving(&dan.name, &mut [&mut ann])?;
+    ann.expect_silence().advice(LEAVE_ADVICE)
+}
+
+/// A client that just closes its connection is announced as gone, once.
+pub fn close_announced(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+    let name = bob.name.clone();
+    bob.close();
+    seen_leaving(&name, &mut [&mut ann, &mut cat])?;
+    chat(&mut ann, "bob is gone", &mut [&mut cat])?;
+    all_silent(&mut [&mut ann, &mut cat], LEAVE_ADVICE)
+}

@@ -1,0 +1,215 @@
+//! Exercise 5: commands. `/name NEW` renames (everyone sees it), `/who`
+//! lists who is online (to the asker), errors go to the asker only, and two
+//! clients racing for one name cannot both get it.
+
+use std::sync::Arc;
+
+use super::chat::{self, all_silent, chat, from_server, join, renamed};
+use crate::grader::failure::{Advise, Expect, Failure};
+use crate::grader::peer::{Peer, Wire};
+use crate::grader::{Check, Ctx, Scenario};
+
+const ASKER_ONLY: &str = "Command replies and errors go to the asker only, never to the \
+    others; and a line starting with `/` is never broadcast.";
+const RENAME_ADVICE: &str = "On `/name NEW`, tell everyone, the renamed client included, \
+    `SERVER: OLD is now NEW`, and use the new name from then on.";
+
+pub fn check() -> Check {
+    Check {
+        exercise: 5,
+        idea: "commands: /name, /who, errors to the asker",
+        wire: Wire::Lines,
+        scenarios: vec![
+            Scenario {
+                name: "/name renames: everyone, the renamed client too, sees `OLD is now NEW`",
+                run: rename,
+            },
+            Scenario {
+                name: "/who lists everyone online, in joining order, to the asker only",
+                run: who,
+            },
+            Scenario {
+                name: "a taken name (in any case) is refused, to the asker only",
+                run: taken_name,
+            },
+            Scenario {
+                name: "errors go to the asker only: /name without a name, an unknown command",
+                run: bad_commands,
+            },
+            Scenario {
+                name: "two clients racing for one name: exactly one gets it",
+                run: rename_race,
+            },
+            Scenario {
+                name: "/quit gets DONE and a close, like EXIT",
+                run: quit,
+            },
+        ],
+    }
+}
+
+fn rename(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let new = ctx.unique_name("bea");
+    bob.say(&format!("/name {new}"))?;
+    let notice = renamed(&bob.name, &new);
+    bob.expect(&notice).advice(RENAME_ADVICE)?;
+    ann.expect(&notice).advice(RENAME_ADVICE)?;
+    bob.name = new;
+    chat(&mut bob, "new name, same me", &mut [&mut ann]).advice(RENAME_ADVICE)?;
+    let name = bob.name.clone();
+    bob.close();
+    chat::seen_leaving(&name, &mut [&mut ann]).advice(RENAME_ADVICE)?;
+    ann.expect_silence()
+}
+
+/// Whether `line` is `SERVER: online: ...` listing `names` in this order
+/// (others may be online too on a shared server, but not twice).
+fn lists_in_order(line: &str, names: &[&str], exactly: bool) -> bool {
+    let Some(list) = line.strip_prefix("SERVER: online: ") else {
+        return false;
+    };
+    let listed: Vec<&str> = list.split(", ").collect();
+    let ours: Vec<&str> = listed
+        .iter()
+        .copied()
+        .filter(|n| names.contains(n))
+        .collect();
+    ours == names && (!exactly || listed.len() == names.len())
+}
+
+fn who(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+    bob.say("/who")?;
+    let names = [ann.name.clone(), bob.name.clone(), cat.name.clone()];
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let description = format!("`SERVER: online: {}`", names.join(", "));
+    let exactly = !ctx.shared_server();
+    bob.expect_where(&description, |line| lists_in_order(line, &names, exactly))
+        .advice("`/who` answers the asker with `SERVER: online: ` and the names in joining order, separated by `, `.")?;
+    all_silent(&mut [&mut ann, &mut bob, &mut cat], ASKER_ONLY)
+}
+
+/// Expects an error line (`SERVER: ...`, not a rename notice) to `peer`.
+fn expect_error(peer: &mut Peer, advice: &str) -> Expect<String> {
+    peer.expect_where("an error line starting with `SERVER: `", |line| {
+        from_server(line) && !line.contains(" is now ") && !line.contains(" has joined ")
+    })
+    .advice(advice)
+}
+
+fn taken_name(ctx: &Ctx) -> Expect {
+    const ADVICE: &str = "A name another client has, compared case-insensitively \
+        (`eq_ignore_ascii_case`), is refused with an error line `SERVER: ...` to the asker \
+        only; the asker keeps its old name.";
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    bob.say(&format!("/name {}", ann.name.to_uppercase()))?;
+    expect_error(&mut bob, ADVICE)?;
+    ann.expect_silence().advice(ASKER_ONLY)?;
+    chat(&mut bob, "still my old name", &mut [&mut ann]).advice(ADVICE)?;
+    all_silent(&mut [&mut ann, &mut bob], ASKER_ONLY)
+}
+
+fn bad_commands(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    bob.say("/name")?;
+    expect_error(
+        &mut bob,
+        "`/name` without a name gets an error line `SERVER: ...`.",
+    )?;
+    bob.say("/frobnicate now")?;
+    expect_error(
+        &mut bob,
+        "An unknown command gets an error line `SERVER: ...` to the asker.",
+    )?;
+    ann.expect_silence().advice(ASKER_ONLY)?;
+    chat(&mut bob, "plain text still works", &mut [&mut ann])?;
+    all_silent(&mut [&mut ann, &mut bob], ASKER_ONLY)
+}
+
+fn rename_race(ctx: &Ctx) -> Expect {
+    const ADVICE: &str = "Check that the name is free and take it in one step, under one \
+        lock: if you check, unlock, then rename, two clients can both pass the check.";
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+    let target = ctx.unique_name("zoe");
+    let command = format!("/name {target}");
+    // Both at once, from two threads, so the server handles them together.
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let (bob_sent, cat_sent) = std::thread::scope(|scope| {
+        let b = Arc::clone(&barrier);
+        let command = &command;
+        let bob = &mut bob;
+        let handle = scope.spawn(move || {
+            b.wait();
+            bob.say(command)
+        });
+        barrier.wait();
+        let cat_sent = cat.say(command);
+        (
+            handle.join().expect("the sending thread does not panic"),
+            cat_sent,
+        )
+    });
+    bob_sent?;
+    cat_sent?;
+    let bob_notice = renamed(&bob.name, &target);
+    let cat_notice = renamed(&cat.name, &target);
+    let first = ann.expect_where(&format!("`{bob_notice}` or `{cat_notice}`"), |line| {
+        line == bob_notice || line == cat_notice
+    })?;
+    let (winner, loser, notice) = if first == bob_notice {
+        (&mut bob, &mut cat, bob_notice)
+    } else {
+        (&mut cat, &mut bob, cat_notice)
+    };
+    winner.expect(&notice).advice(RENAME_ADVICE)?;
+    // The loser gets the winner's notice and its own error, in either order.
+    let mut got_notice = false;
+    let mut got_error = false;
+    for _ in 0..2 {
+        let line = loser
+            .expect_where("the winner's rename notice and an error", |line| {
+                (line == notice && !got_notice) || (from_server(line) && !line.contains(" is now "))
+            })
+            .advice(ADVICE)?;
+        if line == notice {
+            got_notice = true;
+        } else {
+            got_error = true;
+        }
+    }
+    if !(got_notice && got_error) {
+        return Err(Failure::wrong(
+            format!("{} received two errors and no rename notice", loser.label()),
+            "the loser receives the winner's rename notice and one error",
+        )
+        .with_advice(ADVICE));
+    }
+    ann.expect_silence().advice(ADVICE)?;
+    winner.name = target.clone();
+    ann.say("/who")?;
+    ann.expect_where(
+        &format!("`SERVER: online: ...` with {target} once"),
+        |line| line.starts_with("SERVER: online: ") && line.matches(target.as_str()).count() == 1,
+    )
+    .advice(ADVICE)?;
+    Ok(())
+}
+
+fn quit(ctx: &Ctx) -> Expect {
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    bob.say("/quit")?;
+    bob.expect(chat::DONE)
+        .advice("`/quit` is a goodbye, like `EXIT`: answer `DONE` and close.")?;
+    bob.expect_closed()?;
+    chat::seen_leaving(&bob.name, &mut [&mut ann])?;
+    ann.expect_silence()
+}

@@ -1,0 +1,268 @@
+//! What went wrong in a scenario, as data: the grader's clients report a
+//! [`Problem`] (a timeout, an EOF, a wrong line, ...), the scenario adds what
+//! it expected and, where it knows better, advice about the idea it tests.
+//! `hints.rs` turns the problem into plain words.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::transcript::escape_shortened;
+
+/// What a grader client was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A line ending in `\n`.
+    Line,
+    /// A length-prefixed frame.
+    Frame,
+    /// This many bytes (an echo, a raw relay).
+    Bytes(usize),
+    /// The server to close the connection.
+    Close,
+    /// Nothing: a window of silence.
+    Silence,
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Waiting::Line => write!(f, "a line"),
+            Waiting::Frame => write!(f, "a frame"),
+            Waiting::Bytes(1) => write!(f, "1 byte"),
+            Waiting::Bytes(n) => write!(f, "{n} bytes"),
+            Waiting::Close => write!(f, "the server to close the connection"),
+            Waiting::Silence => write!(f, "nothing (a moment of silence)"),
+        }
+    }
+}
+
+/// The observable problem, in the grader's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Nothing listens at the address.
+    Refused { addr: String },
+    /// Connecting failed otherwise (timeout, unreachable).
+    ConnectFailed { addr: String, error: String },
+    /// Nothing (complete) arrived in time. `partial` is what did arrive.
+    Timeout {
+        client: String,
+        waiting: Waiting,
+        waited: Duration,
+        partial: Vec<u8>,
+    },
+    /// The server closed the connection (EOF) while a client waited.
+    Closed {
+        client: String,
+        waiting: Waiting,
+        partial: Vec<u8>,
+    },
+    /// The server reset the connection while a client waited.
+    Reset {
+        client: String,
+        waiting: Waiting,
+        partial: Vec<u8>,
+    },
+    /// A client could not send (the server closed, or stopped reading).
+    SendFailed {
+        client: String,
+        error: String,
+        timed_out: bool,
+    },
+    /// Something arrived, but not what was expected.
+    Mismatch {
+        client: String,
+        waiting: Waiting,
+        expected: String,
+        got: Vec<u8>,
+    },
+    /// Something arrived where nothing should have.
+    NotSilent { client: String, got: Vec<u8> },
+    /// A frame header announced an absurd length.
+    FrameTooLong {
+        client: String,
+        header: [u8; 4],
+        length: u32,
+    },
+    /// The server printed no `listening on` line in time.
+    NoListeningLine { waited: Duration },
+    /// The first line was not `listening on IP:PORT`.
+    BadListeningLine { line: String },
+    /// The server could not bind: the address is taken.
+    AddrInUse,
+    /// The server exited before it was listening.
+    ExitedEarly { status: String },
+    /// The server binary could not be started at all.
+    CannotRun { error: String },
+    /// The server process died during the scenario.
+    Crashed {
+        status: String,
+        during: Option<Box<Problem>>,
+    },
+    /// A scenario's own observation (a wrong list, a duplicate notice).
+    Wrong { what: String },
+}
+
+impl Problem {
+    /// What was observed, in one sentence: the `got:` line of a report.
+    pub fn observed(&self) -> String {
+        match self {
+            Problem::Refused { addr } => format!("connection to {addr} refused"),
+            Problem::ConnectFailed { addr, error } => format!("cannot connect to {addr}: {error}"),
+            Problem::Timeout {
+                client,
+                waiting,
+                waited,
+                partial,
+            } => {
+                let secs = waited.as_secs_f64();
+                if partial.is_empty() {
+                    format!("{client} waited {secs:.1} s for {waiting}: nothing arrived")
+                } else {
+                    format!(
+                        "{client} waited {secs:.1} s for {waiting}: only {} arrived",
+                        escape_shortened(partial)
+                    )
+                }
+            }
+            Problem::Closed {
+                client,
+                waiting,
+                partial,
+            } => with_partial(
+                format!("the server closed {client}'s connection while it waited for {waiting}"),
+                partial,
+            ),
+            Problem::Reset {
+                client,
+                waiting,
+                partial,
+            } => with_partial(
+                format!("the server reset {client}'s connection while it waited for {waiting}"),
+                partial,
+            ),
+            Problem::SendFailed { client, error, .. } => {
+                format!("{client} could not send: {error}")
+            }
+            Problem::Mismatch { client, got, .. } => {
+                format!("{client} received {}", escape_shortened(got))
+            }
+            Problem::NotSilent { client, got } => {
+                format!("{client} received {}", escape_shortened(got))
+            }
+            Problem::FrameTooLong {
+                client,
+                header,
+                length,
+            } => format!(
+                "{client} received the header {} (a length of {length} bytes)",
+                escape_shortened(header)
+            ),
+            Problem::NoListeningLine { waited } => {
+                format!("no `listening on` line after {:.1} s", waited.as_secs_f64())
+            }
+            Problem::BadListeningLine { line } => {
+                format!("the first line was {}", escape_shortened(line.as_bytes()))
+            }
+            Problem::AddrInUse => "the server could not bind: address already in use".into(),
+            Problem::ExitedEarly { status } => {
+                format!("the server exited ({status}) before it was listening")
+            }
+            Problem::CannotRun { error } => format!("cannot start the server: {error}"),
+            Problem::Crashed { status, during } => match during {
+                Some(problem) => format!(
+                    "the server process died ({status}); meanwhile {}",
+                    problem.observed()
+                ),
+                None => format!("the server process died ({status})"),
+            },
+            Problem::Wrong { what } => what.clone(),
+        }
+    }
+}
+
+fn with_partial(text: String, partial: &[u8]) -> String {
+    if partial.is_empty() {
+        text
+    } else {
+        format!("{text}, after only {}", escape_shortened(partial))
+    }
+}
+
+/// A failed expectation: what went wrong, what was expected, and what the
+/// scenario knows about the likely cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Boxed: a `Failure` travels in every `Result` of the grader.
+    pub problem: Box<Problem>,
+    /// The expectation, as a sentence: `ann receives "bob: hi\n"`.
+    pub expected: String,
+    /// The scenario's advice about the idea it tests, if any.
+    pub advice: Option<String>,
+}
+
+impl Failure {
+    pub fn new(problem: Problem, expected: impl Into<String>) -> Failure {
+        Failure {
+            problem: Box::new(problem),
+            expected: expected.into(),
+            advice: None,
+        }
+    }
+
+    /// The same failure with the scenario's advice.
+    pub fn with_advice(mut self, advice: impl Into<String>) -> Failure {
+        self.advice = Some(advice.into());
+        self
+    }
+
+    /// A scenario's own check failed: `what` was observed instead.
+    pub fn wrong(what: impl Into<String>, expected: impl Into<String>) -> Failure {
+        Failure::new(Problem::Wrong { what: what.into() }, expected)
+    }
+}
+
+/// The grader's result type: every expectation returns one.
+pub type Expect<T = ()> = Result<T, Failure>;
+
+/// `expectation.advice("...")?` attaches the scenario's advice to a failure
+/// (the first advice given wins: it is the most specific).
+pub trait Advise<T> {
+    fn advice(self, advice: &str) -> Expect<T>;
+}
+
+impl<T> Advise<T> for Expect<T> {
+    fn advice(self, advice: &str) -> Expect<T> {
+        self.map_err(|mut failure| {
+            if failure.advice.is_none() {
+                failure.advice = Some(advice.to_string());
+            }
+            failure
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observed_shows_partial_bytes_escaped() {
+        let problem = Problem::Timeout {
+            client: "ann".into(),
+            waiting: Waiting::Line,
+            waited: Duration::from_secs(3),
+            partial: b"bob: hi".to_vec(),
+        };
+        assert_eq!(
+            problem.observed(),
+            r#"ann waited 3.0 s for a line: only "bob: hi" arrived"#
+        );
+    }
+
+    #[test]
+    fn first_advice_wins() {
+        let failing: Expect = Err(Failure::wrong("x", "y"));
+        let failure = failing.advice("specific").advice("general").unwrap_err();
+        assert_eq!(failure.advice.as_deref(), Some("specific"));
+    }
+}

@@ -1,0 +1,637 @@
+//! A grader client: a real TCP client that records every byte it sends and
+//! receives in the scenario's transcript, and whose every wait has a
+//! deadline. Expectations return a [`Failure`] instead of panicking, so a
+//! misbehaving server becomes a report, never a crash of the grader.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use super::failure::{Expect, Failure, Problem, Waiting};
+use super::room::Room;
+use super::timeouts::Timeouts;
+use super::transcript::{Event, Log, Voice, escape, escape_shortened};
+
+/// How messages are delimited on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// No framing: an echo or a raw relay; compare bytes.
+    Raw,
+    /// Lines ending in `\n` (steps 4 to 6).
+    Lines,
+    /// 4-byte big-endian length, then the payload (step 7).
+    Frames,
+}
+
+/// The largest line or frame the grader accepts from a server: far above
+/// anything the protocol sends, so a runaway server cannot exhaust memory.
+const MAX_INCOMING: usize = 1 << 20;
+
+/// A receive buffer small enough that a client which never reads fills up
+/// after a few kilobytes (the kernel may round it up a little).
+const SMALL_RECEIVE_BUFFER: usize = 4096;
+
+/// Why a read stopped without data.
+enum Stop {
+    Timeout,
+    Eof,
+    Reset,
+    Failed(String),
+}
+
+/// One grader client.
+pub struct Peer {
+    label: String,
+    /// The chat name this client joined with (empty before it joins).
+    pub name: String,
+    stream: TcpStream,
+    wire: Wire,
+    pending: Vec<u8>,
+    ended: Option<Stop>,
+    log: Log,
+    timeouts: Timeouts,
+    room: Arc<Room>,
+    quiet: bool,
+    /// Messages that may arrive at most once, anywhere, and are then skipped.
+    tolerated: Vec<(Vec<u8>, bool)>,
+    /// Set when the scenario closes or resets this client on purpose.
+    leaving: bool,
+}
+
+impl Peer {
+    /// Connects to `addr`. With `small_receive_buffer`, the client's receive
+    /// buffer is shrunk before connecting, so that a client which never reads
+    /// pushes back on the server quickly.
+    pub(crate) fn connect(
+        label: &str,
+        addr: SocketAddr,
+        wire: Wire,
+        small_receive_buffer: bool,
+        log: Log,
+        timeouts: Timeouts,
+        room: Arc<Room>,
+    ) -> Expect<Peer> {
+        let expected = format!("{label} can connect to {addr}");
+        let failed = |error: std::io::Error| {
+            let problem = match error.kind() {
+                ErrorKind::ConnectionRefused => Problem::Refused {
+                    addr: addr.to_string(),
+                },
+                _ => Problem::ConnectFailed {
+                    addr: addr.to_string(),
+                    error: error.to_string(),
+                },
+            };
+            Failure::new(problem, expected.clone())
+        };
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(failed)?;
+        if small_receive_buffer {
+            socket
+                .set_recv_buffer_size(SMALL_RECEIVE_BUFFER)
+                .map_err(failed)?;
+        }
+        socket
+            .connect_timeout(&addr.into(), timeouts.wait())
+            .map_err(failed)?;
+        let stream: TcpStream = socket.into();
+        stream.set_nodelay(true).map_err(failed)?;
+        stream
+            .set_write_timeout(Some(timeouts.wait()))
+            .map_err(failed)?;
+        let local = stream
+            .local_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
+        let note = if small_receive_buffer {
+            format!("connected from {local} (with a tiny receive buffer)")
+        } else {
+            format!("connected from {local}")
+        };
+        log.note(label, note);
+        Ok(Peer {
+            label: label.to_string(),
+            name: String::new(),
+            stream,
+            wire,
+            pending: Vec::new(),
+            ended: None,
+            log,
+            timeouts,
+            room,
+            quiet: false,
+            tolerated: Vec::new(),
+            leaving: false,
+        })
+    }
+
+    /// The label in the transcript (`ann`, `bob`, ...).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// This client's address, as the server sees it on loopback.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Stops (or resumes) recording bytes, for bulk transfers that would
+    /// drown the transcript; write a note that says what happened instead.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    /// Adds a note to the transcript in this client's voice.
+    pub fn note(&self, text: impl Into<String>) {
+        self.log.note(&self.label, text);
+    }
+
+    /// Allows `message` to arrive once, at any point, without disturbing the
+    /// expectations (a leave notice whose timing the server decides).
+    pub fn tolerate_once(&mut self, message: &str) {
+        self.tolerated.push((message.as_bytes().to_vec(), false));
+    }
+
+    /// Whether a tolerated message has arrived.
+    pub fn saw(&self, message: &str) -> bool {
+        self.tolerated
+            .iter()
+            .any(|(m, seen)| *seen && m == message.as_bytes())
+    }
+
+    // ----- sending -----
+
+    /// Sends `bytes` in one write.
+    pub fn send(&mut self, bytes: &[u8]) -> Expect {
+        if !self.quiet {
+            self.log.push(
+                Voice::Client(self.label.clone()),
+                Event::Sent(bytes.to_vec()),
+            );
+        }
+        self.stream.write_all(bytes).map_err(|error| {
+            let timed_out = matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
+            let error = if timed_out {
+                format!(
+                    "the write blocked for {:.1} s",
+                    self.timeouts.wait().as_secs_f64()
+                )
+            } else {
+                error.to_string()
+            };
+            self.note(format!("could not send: {error}"));
+            Failure::new(
+                Problem::SendFailed {
+                    client: self.label.clone(),
+                    error,
+                    timed_out,
+                },
+                format!("{} can send {}", self.label, escape_shortened(bytes)),
+            )
+        })
+    }
+
+    /// Sends `bytes` in pieces of `size` bytes, one write each, with a short
+    /// pause between, so the server's reads are likely to see them apart.
+    pub fn send_in_pieces(&mut self, bytes: &[u8], size: usize) -> Expect {
+        for (i, piece) in bytes.chunks(size.max(1)).enumerate() {
+            if i > 0 {
+                thread::sleep(self.timeouts.piece_gap());
+            }
+            self.send(piece)?;
+        }
+        Ok(())
+    }
+
+    /// `text` encoded for this connection's wire: a line or a frame.
+    pub fn encode(&self, text: &str) -> Vec<u8> {
+        encode(self.wire, text.as_bytes())
+    }
+
+    /// Sends one chat message (a line, or a frame on a framed connection).
+    pub fn say(&mut self, text: &str) -> Expect {
+        let bytes = self.encode(text);
+        self.send(&bytes)
+    }
+
+    /// Closes the sending side (FIN), as a client that is done does.
+    pub fn shutdown_write(&mut self) {
+        self.note("closes its sending side (FIN)");
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    /// Closes the connection the polite way (FIN).
+    pub fn close(mut self) {
+        self.note("closes the connection");
+        self.leaving = true;
+    }
+
+    /// Drops the connection with a TCP reset, like a laptop that vanished
+    /// mid-chat: SO_LINGER with a zero timeout, then close.
+    pub fn reset(mut self) {
+        self.note("resets the connection (RST), like a laptop that vanished");
+        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        self.leaving = true;
+    }
+
+    /// Records whatever has arrived but was never read, so a transcript
+    /// shows everything the server sent (a message broadcast by mistake).
+    fn record_unread(&mut self) {
+        if self.stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let mut unread = 0;
+        while unread < MAX_INCOMING {
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    unread += n;
+                    self.log.push(
+                        Voice::Client(self.label.clone()),
+                        Event::Received(chunk[..n].to_vec()),
+                    );
+                }
+            }
+        }
+        if unread > 0 {
+            self.note("(that arrived, unread, before the scenario ended)");
+        }
+    }
+
+    // ----- receiving -----
+
+    /// Reads once into `pending`, waiting at most until `deadline`.
+    fn fill(&mut self, deadline: Instant) -> Result<usize, Stop> {
+        if let Some(stop) = &self.ended {
+            return Err(match stop {
+                Stop::Reset => Stop::Reset,
+                _ => Stop::Eof,
+            });
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Stop::Timeout);
+            }
+            if let Err(e) = self.stream.set_read_timeout(Some(remaining)) {
+                return Err(Stop::Failed(e.to_string()));
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    self.note("the server closed the connection");
+                    self.ended = Some(Stop::Eof);
+                    return Err(Stop::Eof);
+                }
+                Ok(n) => {
+                    if !self.quiet {
+                        self.log.push(
+                            Voice::Client(self.label.clone()),
+                            Event::Received(chunk[..n].to_vec()),
+                        );
+                    }
+                    self.pending.extend_from_slice(&chunk[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(Stop::Timeout);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    self.note("the server reset the connection");
+                    self.ended = Some(Stop::Reset);
+                    return Err(Stop::Reset);
+                }
+                Err(e) => return Err(Stop::Failed(e.to_string())),
+            }
+        }
+    }
+
+    /// Turns a stopped read into the problem a report shows.
+    fn stopped(&self, stop: Stop, waiting: Waiting, waited: Duration) -> Problem {
+        let client = self.label.clone();
+        let partial = self.pending.clone();
+        match stop {
+            Stop::Timeout => {
+                self.note(format!(
+                    "waited {:.1} s for {waiting}: nothing more arrived",
+                    waited.as_secs_f64()
+                ));
+                Problem::Timeout {
+                    client,
+                    waiting,
+                    waited,
+                    partial,
+                }
+            }
+            Stop::Eof => Problem::Closed {
+                client,
+                waiting,
+                partial,
+            },
+            Stop::Reset => Problem::Reset {
+                client,
+                waiting,
+                partial,
+            },
+            Stop::Failed(error) => Problem::Wrong {
+                what: format!("{client}'s read failed: {error}"),
+            },
+        }
+    }
+
+    /// Takes one complete message out of `pending`, if there is one.
+    fn take_message(&mut self) -> Result<Option<Vec<u8>>, Problem> {
+        match self.wire {
+            Wire::Raw => Ok(None),
+            Wire::Lines => match self.pending.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let mut line: Vec<u8> = self.pending.drain(..=i).collect();
+                    line.pop();
+                    Ok(Some(line))
+                }
+                None if self.pending.len() > MAX_INCOMING => Err(Problem::Wrong {
+                    what: format!(
+                        "{} received over {MAX_INCOMING} bytes without a newline",
+                        self.label
+                    ),
+                }),
+                None => Ok(None),
+            },
+            Wire::Frames => {
+                let Some(header) = self.pending.first_chunk::<4>().copied() else {
+                    return Ok(None);
+                };
+                let length = u32::from_be_bytes(header);
+                if length as usize > MAX_INCOMING {
+                    return Err(Problem::FrameTooLong {
+                        client: self.label.clone(),
+                        header,
+                        length,
+                    });
+                }
+                let end = 4 + length as usize;
+                if self.pending.len() < end {
+                    return Ok(None);
+                }
+                let frame: Vec<u8> = self.pending.drain(..end).skip(4).collect();
+                Ok(Some(frame))
+            }
+        }
+    }
+
+    /// Whether `message` is to be skipped: another room member's chatter on
+    /// a shared server, or a tolerated message's first arrival.
+    fn skip(&mut self, message: &[u8]) -> bool {
+        if self.room.is_foreign(message) {
+            self.note(format!(
+                "ignores {}: about someone outside this scenario",
+                escape(message)
+            ));
+            return true;
+        }
+        if let Some(entry) = self
+            .tolerated
+            .iter_mut()
+            .find(|(m, seen)| !*seen && m == message)
+        {
+            entry.1 = true;
+            return true;
+        }
+        false
+    }
+
+    /// The next message that is not skipped, waiting at most until `deadline`.
+    fn next_message(&mut self, deadline: Instant, waited: Duration) -> Result<Vec<u8>, Problem> {
+        let waiting = self.waiting_for_message();
+        loop {
+            while let Some(message) = self.take_message()? {
+                if !self.skip(&message) {
+                    return Ok(message);
+                }
+            }
+            if let Err(stop) = self.fill(deadline) {
+                return Err(self.stopped(stop, waiting, waited));
+            }
+        }
+    }
+
+    fn waiting_for_message(&self) -> Waiting {
+        match self.wire {
+            Wire::Frames => Waiting::Frame,
+            _ => Waiting::Line,
+        }
+    }
+
+    fn describe(&self, message: &str) -> String {
+        match self.wire {
+            Wire::Frames => format!("the frame {}", escape_shortened(message.as_bytes())),
+            _ => format!("the line {}", escape_shortened(&self.encode(message))),
+        }
+    }
+
+    /// Receives the next message, whatever it is.
+    pub fn receive(&mut self) -> Expect<String> {
+        self.expect_where("a message", |_| true)
+    }
+
+    /// Receives the next message and checks it is exactly `message`.
+    pub fn expect(&mut self, message: &str) -> Expect {
+        let description = self.describe(message);
+        self.expect_where(&description, |got| got == message)
+            .map(|_| ())
+    }
+
+    /// Receives the next message and checks it with `fits`; returns it.
+    pub fn expect_where(
+        &mut self,
+        description: &str,
+        fits: impl Fn(&str) -> bool,
+    ) -> Expect<String> {
+        let expected = format!("{} receives {description}", self.label);
+        let waited = self.timeouts.wait();
+        let message = self
+            .next_message(Instant::now() + waited, waited)
+            .map_err(|problem| Failure::new(problem, expected.clone()))?;
+        let text = String::from_utf8_lossy(&message).into_owned();
+        if fits(&text) {
+            Ok(text)
+        } else {
+            Err(Failure::new(
+                Problem::Mismatch {
+                    client: self.label.clone(),
+                    waiting: self.waiting_for_message(),
+                    expected: description.to_string(),
+                    got: encode(self.wire, &message),
+                },
+                expected,
+            ))
+        }
+    }
+
+    /// Receives exactly `expected` (raw bytes, however TCP splits them).
+    pub fn expect_bytes(&mut self, expected: &[u8]) -> Expect {
+        let description = format!("{} receives {}", self.label, escape_shortened(expected));
+        let waited = self.timeouts.wait();
+        let deadline = Instant::now() + waited;
+        loop {
+            let have = self.pending.len().min(expected.len());
+            if self.pending[..have] != expected[..have] {
+                let got = self.pending.clone();
+                return Err(Failure::new(
+                    Problem::Mismatch {
+                        client: self.label.clone(),
+                        waiting: Waiting::Bytes(expected.len()),
+                        expected: escape_shortened(expected),
+                        got,
+                    },
+                    description,
+                ));
+            }
+            if have == expected.len() {
+                self.pending.drain(..have);
+                return Ok(());
+            }
+            if let Err(stop) = self.fill(deadline) {
+                let problem = self.stopped(stop, Waiting::Bytes(expected.len()), waited);
+                return Err(Failure::new(problem, description));
+            }
+        }
+    }
+
+    /// Checks that nothing (except skipped messages) arrives for the silence
+    /// window: the one bounded wait that proves an absence.
+    pub fn expect_silence(&mut self) -> Expect {
+        let window = self.timeouts.silence();
+        let expected = format!(
+            "{} receives nothing (watched for {:.1} s)",
+            self.label,
+            window.as_secs_f64()
+        );
+        let deadline = Instant::now() + window;
+        loop {
+            while let Some(message) = self
+                .take_message()
+                .map_err(|p| Failure::new(p, expected.clone()))?
+            {
+                if !self.skip(&message) {
+                    let got = encode(self.wire, &message);
+                    return Err(self.not_silent(got, &expected));
+                }
+            }
+            match self.fill(deadline) {
+                Ok(_) => {}
+                Err(Stop::Timeout) if self.pending.is_empty() => return Ok(()),
+                Err(Stop::Timeout) => {
+                    let got = self.pending.clone();
+                    return Err(self.not_silent(got, &expected));
+                }
+                Err(stop) => {
+                    let problem = self.stopped(stop, Waiting::Silence, window);
+                    return Err(Failure::new(problem, expected));
+                }
+            }
+        }
+    }
+
+    fn not_silent(&self, got: Vec<u8>, expected: &str) -> Failure {
+        Failure::new(
+            Problem::NotSilent {
+                client: self.label.clone(),
+                got,
+            },
+            expected,
+        )
+    }
+
+    /// Checks that the server closes this connection (EOF or reset) soon,
+    /// sending nothing more first (skipped messages aside).
+    pub fn expect_closed(&mut self) -> Expect {
+        let expected = format!("the server closes {}'s connection", self.label);
+        let waited = self.timeouts.wait();
+        let deadline = Instant::now() + waited;
+        loop {
+            let unexpected = match self.wire {
+                Wire::Raw if !self.pending.is_empty() => Some(std::mem::take(&mut self.pending)),
+                Wire::Raw => None,
+                _ => loop {
+                    match self
+                        .take_message()
+                        .map_err(|p| Failure::new(p, expected.clone()))?
+                    {
+                        Some(message) if self.skip(&message) => continue,
+                        Some(message) => break Some(encode(self.wire, &message)),
+                        None => break None,
+                    }
+                },
+            };
+            if let Some(got) = unexpected {
+                return Err(Failure::new(
+                    Problem::Mismatch {
+                        client: self.label.clone(),
+                        waiting: Waiting::Close,
+                        expected: "the connection to close".into(),
+                        got,
+                    },
+                    expected,
+                ));
+            }
+            match self.fill(deadline) {
+                Ok(_) => {}
+                Err(Stop::Eof | Stop::Reset) => return Ok(()),
+                Err(stop) => {
+                    let problem = self.stopped(stop, Waiting::Close, waited);
+                    return Err(Failure::new(problem, expected));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if !self.leaving && !self.quiet && self.ended.is_none() {
+            self.record_unread();
+        }
+    }
+}
+
+/// `payload` as one message on `wire`.
+pub fn encode(wire: Wire, payload: &[u8]) -> Vec<u8> {
+    match wire {
+        Wire::Raw => payload.to_vec(),
+        Wire::Lines => {
+            let mut bytes = payload.to_vec();
+            bytes.push(b'\n');
+            bytes
+        }
+        Wire::Frames => {
+            let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+            bytes.extend_from_slice(payload);
+            bytes
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_lines_and_frames() {
+        assert_eq!(encode(Wire::Lines, b"hi"), b"hi\n");
+        assert_eq!(encode(Wire::Frames, b"hello"), b"\0\0\0\x05hello");
+        assert_eq!(encode(Wire::Raw, b"x"), b"x");
+    }
+}

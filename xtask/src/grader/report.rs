@@ -1,0 +1,251 @@
+//! How outcomes are shown: one line per scenario, and for a failure the
+//! expectation, what happened, the transcript and a hint; or one JSON object
+//! per scenario, for instructors collecting results.
+
+use std::fmt::Write as _;
+
+use super::Outcome;
+use super::hints;
+use crate::term::{Colour, paint};
+
+/// The width hint paragraphs are wrapped to.
+const WRAP: usize = 92;
+
+/// One line: `  PASS  name  (0.4 s)`.
+pub fn scenario_line(outcome: &Outcome, colour: bool) -> String {
+    let verdict = if outcome.passed() {
+        paint("PASS", Colour::Green, colour)
+    } else {
+        paint("FAIL", Colour::Red, colour)
+    };
+    let time = paint(
+        &format!("({:.1} s)", outcome.elapsed.as_secs_f64()),
+        Colour::Dim,
+        colour,
+    );
+    format!("  {verdict}  {}  {time}", outcome.scenario)
+}
+
+/// The lines under a scenario: for a failure, expected / got / transcript /
+/// hint; for a pass (shown with `--verbose`), the transcript alone.
+pub fn details(outcome: &Outcome, colour: bool) -> Vec<String> {
+    const INDENT: &str = "        ";
+    let mut lines = Vec::new();
+    if let Some(failure) = &outcome.failure {
+        lines.push(format!(
+            "{INDENT}{} {}",
+            paint("expected:", Colour::Bold, colour),
+            failure.expected
+        ));
+        lines.push(format!(
+            "{INDENT}{} {}",
+            paint("got:     ", Colour::Bold, colour),
+            failure.problem.observed()
+        ));
+    }
+    lines.push(format!("{INDENT}{}", transcript_legend(outcome, colour)));
+    for line in &outcome.transcript {
+        lines.push(format!("{INDENT}  {line}"));
+    }
+    if let Some(text) = hint_text(outcome) {
+        let label = paint("hint:", Colour::Yellow, colour);
+        for (i, line) in wrap(&text, WRAP).into_iter().enumerate() {
+            if i == 0 {
+                lines.push(format!("{INDENT}{label} {line}"));
+            } else {
+                lines.push(format!("{INDENT}      {line}"));
+            }
+        }
+    }
+    lines
+}
+
+fn transcript_legend(outcome: &Outcome, colour: bool) -> String {
+    let legend = if outcome.has_server_output {
+        "transcript (-> sent by a grader client, <- received by it, | printed by the server):"
+    } else {
+        "transcript (-> sent by a grader client, <- received by it; the server's own output \
+         is not visible from here):"
+    };
+    paint(legend, Colour::Bold, colour)
+}
+
+/// The whole hint: the scenario's advice about its idea, then what the
+/// observed problem usually means, then what the server's output shows.
+pub fn hint_text(outcome: &Outcome) -> Option<String> {
+    let failure = outcome.failure.as_ref()?;
+    let mut parts = Vec::new();
+    if let Some(advice) = &failure.advice {
+        parts.push(advice.clone());
+    }
+    parts.push(hints::hint(&failure.problem));
+    if let Some(output_hint) = &outcome.output_hint {
+        parts.push(output_hint.clone());
+    }
+    Some(parts.join(" "))
+}
+
+/// Wraps `text` at word boundaries to lines of at most `width` characters
+/// (a longer word gets a line of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// One JSON object (one line) for a scenario's outcome.
+pub fn json_line(exercise: u8, target: &str, outcome: &Outcome) -> String {
+    let mut out = format!(
+        "{{\"exercise\":{exercise},\"target\":{},\"scenario\":{},\"passed\":{},\"seconds\":{:.3}",
+        json_string(target),
+        json_string(outcome.scenario),
+        outcome.passed(),
+        outcome.elapsed.as_secs_f64()
+    );
+    if let Some(failure) = &outcome.failure {
+        let _ = write!(
+            out,
+            ",\"expected\":{},\"got\":{},\"hint\":{},\"transcript\":[{}]",
+            json_string(&failure.expected),
+            json_string(&failure.problem.observed()),
+            json_string(&hint_text(outcome).unwrap_or_default()),
+            outcome
+                .transcript
+                .iter()
+                .map(|line| json_string(line))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+    out.push('}');
+    out
+}
+
+/// `text` as a JSON string literal (RFC 8259: quote, backslash and control
+/// characters escaped; everything else as is, UTF-8).
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::grader::failure::{Failure, Problem, Waiting};
+
+    fn failing() -> Outcome {
+        Outcome {
+            scenario: "three lines in one write are three messages",
+            failure: Some(
+                Failure::new(
+                    Problem::Timeout {
+                        client: "ann".into(),
+                        waiting: Waiting::Line,
+                        waited: Duration::from_secs(3),
+                        partial: b"bob: one".to_vec(),
+                    },
+                    r#"ann receives the line "bob: one\n""#,
+                )
+                .with_advice("Split the stream at each newline."),
+            ),
+            transcript: vec![r#"bob -> "one\ntwo\n""#.into()],
+            has_server_output: true,
+            output_hint: None,
+            elapsed: Duration::from_millis(3012),
+        }
+    }
+
+    #[test]
+    fn a_failure_shows_expected_got_transcript_and_hint() {
+        let lines = details(&failing(), false);
+        assert_eq!(
+            lines[0],
+            r#"        expected: ann receives the line "bob: one\n""#
+        );
+        assert_eq!(
+            lines[1],
+            r#"        got:      ann waited 3.0 s for a line: only "bob: one" arrived"#
+        );
+        assert!(lines[2].contains("| printed by the server"));
+        assert_eq!(lines[3], r#"          bob -> "one\ntwo\n""#);
+        assert!(
+            lines[4].starts_with("        hint: Split the stream at each newline. Bytes arrived")
+        );
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= WRAP + 14),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn the_scenario_line_is_plain_without_colour() {
+        assert_eq!(
+            scenario_line(&failing(), false),
+            "  FAIL  three lines in one write are three messages  (3.0 s)"
+        );
+    }
+
+    #[test]
+    fn wrap_breaks_at_words() {
+        assert_eq!(wrap("aa bb cc dd", 5), vec!["aa bb", "cc dd"]);
+        assert_eq!(wrap("a verylongword b", 4), vec!["a", "verylongword", "b"]);
+        assert!(wrap("   ", 10).is_empty());
+    }
+
+    #[test]
+    fn json_strings_escape_what_json_requires() {
+        assert_eq!(json_string("plain"), r#""plain""#);
+        assert_eq!(json_string("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(json_string("l1\nl2\r\t"), r#""l1\nl2\r\t""#);
+        assert_eq!(json_string("\x1b[0m\u{0}"), r#""\u001b[0m\u0000""#);
+        assert_eq!(json_string("héllo"), "\"héllo\"");
+    }
+
+    #[test]
+    fn json_line_has_the_fields_instructors_collect() {
+        let line = json_line(4, "exercise4", &failing());
+        assert!(line.starts_with(
+            r#"{"exercise":4,"target":"exercise4","scenario":"three lines in one write are three messages","passed":false,"seconds":3.012,"expected":"ann receives the line \"bob: one\\n\"""#
+        ), "{line}");
+        assert!(
+            line.ends_with(r#""transcript":["bob -> \"one\\ntwo\\n\""]}"#),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+        let mut passing = failing();
+        passing.failure = None;
+        assert_eq!(
+            json_line(4, "exercise4", &passing),
+            r#"{"exercise":4,"target":"exercise4","scenario":"three lines in one write are three messages","passed":true,"seconds":3.012}"#
+        );
+    }
+}
