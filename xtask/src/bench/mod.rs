@@ -1,0 +1,382 @@
+//! `cargo xtask bench`: load the course's servers with real TCP clients and
+//! measure deliveries per second, latency, connections held and the server's
+//! memory and threads.
+//!
+//! * `scenarios` says what each scenario sends and which targets it has;
+//! * `load` is the engine (clients, senders, the exactly-once check);
+//! * `server` starts a step on 127.0.0.1 port 0, `proc` samples it;
+//! * `report` and `chart` turn rows into a table, CSV and an SVG chart.
+//!
+//! Every case gets a fresh server, so one case's memory does not leak into
+//! the next; cases of several steps alternate, so they share the machine's
+//! state of the moment (the ratios are fair even on a busy laptop).
+
+mod chart;
+mod framing;
+mod latency;
+mod load;
+mod proc;
+mod progress;
+mod report;
+mod scenarios;
+mod server;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+pub use framing::Framing;
+pub use load::{End, Load, Outcome};
+pub use report::Row;
+pub use scenarios::{Scenario, Verdict};
+use server::{Protocol, ServerProcess, Step};
+
+use crate::build::{self, Profile};
+use crate::term::{self, Colour};
+use crate::workspace;
+
+/// Where the chart goes unless `--chart` says otherwise.
+const CHART: &str = "benchmarks/fanout.svg";
+/// File descriptors the bench keeps for itself beyond one per client.
+const SPARE_FDS: u64 = 64;
+
+/// Measure the course's servers: deliveries/s, latency, memory, threads.
+///
+/// Without a scenario, runs `quick` (fan-out at 100 clients, step 4 against
+/// steps 6 and 7; under a minute once built). With `--compare` and no
+/// scenario, runs `all`. Servers are built in release mode and started on
+/// 127.0.0.1 with port 0, one fresh server per case.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench echo\n  \
+                  cargo xtask bench --compare step4,step6,step7 --csv bench.csv\n  \
+                  cargo xtask bench fanout --compare step4,step6 --clients 10,100\n  \
+                  cargo xtask bench latency --addr 127.0.0.1:65433"
+)]
+pub struct Args {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub scenario: Option<Scenario>,
+    /// Steps to run side by side, the first one being the baseline for the ratios
+    /// (default: step4,step6,step7; echo: step1,step2).
+    #[arg(long, value_delimiter = ',', value_name = "STEPS")]
+    pub compare: Vec<String>,
+    /// Load a server that is already running instead (no memory figures).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "compare")]
+    pub addr: Option<String>,
+    /// How the `--addr` server frames messages (chat scenarios).
+    #[arg(long, value_enum, default_value = "lines", requires = "addr")]
+    pub framing: Framing,
+    /// Clients connected, one case per count: 10,100,1000.
+    #[arg(long, value_delimiter = ',', value_name = "N,N")]
+    pub clients: Vec<usize>,
+    /// Clients that send.
+    #[arg(long, value_name = "N")]
+    pub senders: Option<usize>,
+    /// Texts each sender sends.
+    #[arg(long, value_name = "N")]
+    pub messages: Option<usize>,
+    /// Texts per second per sender (default: as fast as the server takes them).
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// Bytes per text (padded).
+    #[arg(long, value_name = "BYTES")]
+    pub size: Option<usize>,
+    /// Clients that join and never read.
+    #[arg(long, value_name = "N")]
+    pub stalled: Option<usize>,
+    /// Senders wait while a reader is this many texts behind (0: flood).
+    #[arg(long, value_name = "TEXTS")]
+    pub window: Option<usize>,
+    /// Call a case stalled after this many seconds without a delivery.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub stall_after: f64,
+    /// Also write the table as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Where to write the fan-out chart (SVG) [default: benchmarks/fanout.svg].
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+    /// Do not write the chart.
+    #[arg(long, conflicts_with = "chart")]
+    pub no_chart: bool,
+    /// Build the servers in the dev profile (quick smoke runs, not for figures).
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// What a bench run produced.
+#[derive(Debug)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    /// The step (or address) the ratios are against.
+    pub baseline: String,
+    pub verdicts: Vec<Verdict>,
+    /// Where the chart was written, if it was.
+    pub chart: Option<PathBuf>,
+}
+
+/// A server the cases are run against.
+enum Target {
+    /// A step the bench builds and starts itself, once per case.
+    Step { step: Step, binary: PathBuf },
+    /// A server already running.
+    Addr {
+        addr: SocketAddr,
+        protocol: Protocol,
+    },
+}
+
+impl Target {
+    fn name(&self) -> String {
+        match self {
+            Target::Step { step, .. } => step.short.clone(),
+            Target::Addr { addr, .. } => addr.to_string(),
+        }
+    }
+}
+
+/// `cargo xtask bench`: runs, prints, and exits with success unless the
+/// bench itself failed (missed targets are reported, not fatal).
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    execute(args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the bench as `args` say, printing as it goes, and returns the rows.
+pub fn execute(args: &Args) -> anyhow::Result<Report> {
+    let scenario = args.scenario.unwrap_or(if args.compare.is_empty() {
+        Scenario::Quick
+    } else {
+        Scenario::All
+    });
+    let overrides = scenarios::Overrides {
+        clients: args.clients.clone(),
+        senders: args.senders,
+        messages: args.messages,
+        rate: args.rate,
+        size: args.size,
+        stalled: args.stalled,
+        window: args.window,
+        stall_after: Some(
+            Duration::try_from_secs_f64(args.stall_after)
+                .context("--stall-after must be a positive number of seconds")?,
+        ),
+    };
+    let cases = scenarios::cases(scenario, &overrides);
+    if cases.iter().any(|c| c.load.clients == 0) {
+        bail!("--clients must be at least 1");
+    }
+    let targets = targets(args, scenario)?;
+    let most_clients = cases.iter().map(|c| c.load.clients).max().unwrap_or(0);
+    ensure_fds(most_clients as u64 + SPARE_FDS)?;
+
+    let colour = term::colour_enabled();
+    let baseline = targets[0].name();
+    let mut rows: Vec<Row> = Vec::new();
+    for case in &cases {
+        for target in &targets {
+            let row = run_case(case, target)?;
+            let base = report::baseline_of(&rows, &row, &baseline);
+            println!("{}\n", report::criterion(&row, base));
+            rows.push(row);
+        }
+    }
+
+    println!("{}", term::paint("Summary", Colour::Bold, colour));
+    print!("{}", report::table(&rows, &baseline));
+    let verdicts = scenarios::verdicts(&rows, &baseline);
+    if !verdicts.is_empty() {
+        println!(
+            "\n{}",
+            term::paint(
+                &format!("Targets (issue 7), against {baseline} in this run"),
+                Colour::Bold,
+                colour
+            )
+        );
+        for v in &verdicts {
+            let mark = if v.pass {
+                term::paint("pass", Colour::Green, colour)
+            } else {
+                term::paint("FAIL", Colour::Red, colour)
+            };
+            println!("  {mark}  {:<6} {}: {}", v.step, v.target, v.measured);
+        }
+    }
+    if let Some(path) = &args.csv {
+        std::fs::write(path, report::csv(&rows, &baseline))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("\ncsv: {}", path.display());
+    }
+    let mut chart_path = None;
+    let series = chart::fanout_series(&rows);
+    if !args.no_chart && chart::chartable(&series) {
+        let path = args
+            .chart
+            .clone()
+            .unwrap_or_else(|| workspace::root().join(CHART));
+        chart::draw(&series, &chart_subtitle(&rows), &path)?;
+        println!("chart: {}", path.display());
+        chart_path = Some(path);
+    }
+    Ok(Report {
+        rows,
+        baseline,
+        verdicts,
+        chart: chart_path,
+    })
+}
+
+/// The servers to load: `--addr`, or the steps, built.
+fn targets(args: &Args, scenario: Scenario) -> anyhow::Result<Vec<Target>> {
+    let wants_echo = scenario == Scenario::Echo;
+    if let Some(addr) = &args.addr {
+        let resolved = addr
+            .to_socket_addrs()
+            .with_context(|| format!("`{addr}` is not a HOST:PORT address"))?
+            .next()
+            .with_context(|| format!("`{addr}` resolves to no address"))?;
+        let protocol = if wants_echo {
+            Protocol::Echo
+        } else {
+            Protocol::Chat(args.framing)
+        };
+        return Ok(vec![Target::Addr {
+            addr: resolved,
+            protocol,
+        }]);
+    }
+    let names: Vec<String> = if args.compare.is_empty() {
+        scenario
+            .default_steps()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        args.compare.clone()
+    };
+    let steps = names
+        .iter()
+        .map(|n| Step::find(n.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for step in &steps {
+        match (wants_echo, step.protocol) {
+            (true, Protocol::Chat(_)) => bail!(
+                "{} is a chat server; the echo scenario compares echo servers (step1,step2)",
+                step.short
+            ),
+            (false, Protocol::Echo) => bail!(
+                "{} is an echo server; the {} scenario needs chat servers (step4 or later): \
+                 try `cargo xtask bench echo`",
+                step.short,
+                scenario.name()
+            ),
+            _ => {}
+        }
+    }
+    let profile = if args.dev {
+        Profile::Dev
+    } else {
+        Profile::Release
+    };
+    steps
+        .into_iter()
+        .map(|step| {
+            eprintln!("building {} ({profile:?})", step.package);
+            let binary = build::build_binary(&step.package, profile)?;
+            Ok(Target::Step { step, binary })
+        })
+        .collect()
+}
+
+/// Runs one case against one target, with a fresh server when it is a step.
+fn run_case(case: &scenarios::Case, target: &Target) -> anyhow::Result<Row> {
+    let label = format!(
+        "{}/{}/{}",
+        case.scenario.name(),
+        target.name(),
+        case.load.clients
+    );
+    let progress = progress::Progress::new(&label);
+    let outcome = match target {
+        Target::Addr { addr, protocol } => {
+            load::run(*addr, *protocol, &case.load, None, &progress)?
+        }
+        Target::Step { step, binary } => {
+            let mut server = ServerProcess::start(binary)?;
+            let sampler = proc::Sampler::start(server.pid());
+            let outcome = load::run(
+                server.addr,
+                step.protocol,
+                &case.load,
+                sampler.as_ref(),
+                &progress,
+            )
+            .with_context(|| {
+                format!(
+                    "{label} failed; the server's last output:\n{}",
+                    server.tail()
+                )
+            })?;
+            if let Some(s) = sampler {
+                s.finish();
+            }
+            if !server.is_running() {
+                eprintln!(
+                    "warning: {} exited during {label}; its last output:\n{}",
+                    step.package,
+                    server.tail()
+                );
+            }
+            outcome
+        }
+    };
+    Ok(Row {
+        scenario: case.scenario,
+        target: target.name(),
+        load: case.load.clone(),
+        outcome,
+    })
+}
+
+/// Makes sure this process (and the servers it starts, which inherit the
+/// limit) may open `needed` files: raises the soft limit up to the hard one,
+/// or says what to run.
+fn ensure_fds(needed: u64) -> anyhow::Result<()> {
+    let limit = rlimit::increase_nofile_limit(needed)
+        .context("cannot read the open-files limit (ulimit -n)")?;
+    if limit < needed {
+        bail!(
+            "this run needs about {needed} open files but the limit is {limit}; \
+             raise it in this shell first (`ulimit -n {needed}`) or run fewer --clients"
+        );
+    }
+    Ok(())
+}
+
+/// The machine and load the chart's figures come from.
+fn chart_subtitle(rows: &[Row]) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = rows
+        .iter()
+        .find(|r| r.scenario == Scenario::Fanout)
+        .map(|r| {
+            let rate = r
+                .load
+                .rate
+                .map_or("full speed".into(), |x| format!("{x}/s"));
+            format!(
+                "{} senders at {rate}, {}-byte texts",
+                r.load.senders, r.load.size
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{load}; {cores} cores, {}; higher is better",
+        std::env::consts::OS
+    )
+}

@@ -1,0 +1,376 @@
+//! The bench's scenarios, each one command: what load each applies, to which
+//! steps by default, and the targets issue 7 sets for the final server.
+
+use std::time::Duration;
+
+use super::load::{DEFAULT_DEADLINE, DEFAULT_STALL_AFTER, DEFAULT_WINDOW, Load};
+use super::report::Row;
+
+/// The scenarios `cargo xtask bench` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The default, under a minute: fan-out at 100 clients, step 4 against the hardened steps.
+    Quick,
+    /// Blocking against threaded echo: step 1 and step 2 with 10 concurrent clients.
+    Echo,
+    /// Fan-out: 10 senders at full speed with 10, 100 and 1,000 clients connected.
+    Fanout,
+    /// Latency: 20 clients each sending 100 texts per second.
+    Latency,
+    /// One stalled client (never reads) among 20 while the others send 20 MB.
+    Stalled,
+    /// 1,000 idle clients held: server memory per client.
+    Idle,
+    /// Everything issue 7 sets a target for: fanout, latency, stalled, idle.
+    All,
+}
+
+impl Scenario {
+    /// The name used in labels and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Quick => "quick",
+            Scenario::Echo => "echo",
+            Scenario::Fanout => "fanout",
+            Scenario::Latency => "latency",
+            Scenario::Stalled => "stalled",
+            Scenario::Idle => "idle",
+            Scenario::All => "all",
+        }
+    }
+
+    /// The scenarios a run of this one is made of.
+    pub fn parts(self) -> Vec<Scenario> {
+        match self {
+            Scenario::Quick => vec![Scenario::Fanout],
+            Scenario::All => vec![
+                Scenario::Fanout,
+                Scenario::Latency,
+                Scenario::Stalled,
+                Scenario::Idle,
+            ],
+            one => vec![one],
+        }
+    }
+
+    /// The steps it compares when `--compare` is not given; the first one is
+    /// the baseline.
+    pub fn default_steps(self) -> &'static [&'static str] {
+        match self {
+            Scenario::Echo => &["step1", "step2"],
+            _ => &["step4", "step6", "step7"],
+        }
+    }
+
+    /// The client counts it runs when `--clients` is not given.
+    fn default_clients(self) -> &'static [usize] {
+        match self {
+            Scenario::Quick => &[100],
+            Scenario::Echo => &[10],
+            Scenario::Fanout => &[10, 100, 1000],
+            Scenario::Latency | Scenario::Stalled => &[20],
+            Scenario::Idle => &[1000],
+            Scenario::All => &[],
+        }
+    }
+}
+
+/// The knobs a user may turn; `None` keeps the scenario's default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub clients: Vec<usize>,
+    pub senders: Option<usize>,
+    pub messages: Option<usize>,
+    pub rate: Option<f64>,
+    pub size: Option<usize>,
+    pub stalled: Option<usize>,
+    pub stall_after: Option<Duration>,
+    pub window: Option<usize>,
+}
+
+/// Fan-out senders (issue 7: "10 senders at full speed").
+const FANOUT_SENDERS: usize = 10;
+/// A fan-out case sends enough texts for about this many deliveries, so a
+/// case with 10 clients lasts about as long as one with 1,000.
+const FANOUT_DELIVERIES: u64 = 200_000;
+/// A typical chat line.
+const CHAT_SIZE: usize = 32;
+/// Echo: texts per client (each waits for its echo).
+const ECHO_MESSAGES: usize = 200;
+/// Latency: every client sends this many texts per second, for 3 seconds.
+const LATENCY_RATE: f64 = 100.0;
+const LATENCY_MESSAGES: usize = 300;
+/// Stalled: what the healthy clients send together, in texts of this size.
+const STALLED_BYTES: usize = 20 << 20;
+const STALLED_SIZE: usize = 1024;
+
+/// The load one case of `scenario` applies with `clients` connected.
+pub fn load_for(scenario: Scenario, clients: usize, o: &Overrides) -> Load {
+    let base = Load {
+        clients,
+        senders: 1,
+        messages: 1,
+        rate: None,
+        size: CHAT_SIZE,
+        stalled: 0,
+        window: o.window.unwrap_or(DEFAULT_WINDOW),
+        stall_after: o.stall_after.unwrap_or(DEFAULT_STALL_AFTER),
+        deadline: DEFAULT_DEADLINE,
+    };
+    let mut load = match scenario {
+        Scenario::Quick | Scenario::Fanout | Scenario::All => Load {
+            senders: FANOUT_SENDERS.min(clients),
+            ..base
+        },
+        Scenario::Echo => Load {
+            senders: clients,
+            messages: ECHO_MESSAGES,
+            ..base
+        },
+        Scenario::Latency => Load {
+            senders: clients,
+            messages: LATENCY_MESSAGES,
+            rate: Some(LATENCY_RATE),
+            ..base
+        },
+        Scenario::Stalled => Load {
+            stalled: 1,
+            senders: clients.saturating_sub(1).max(1),
+            size: STALLED_SIZE,
+            ..base
+        },
+        Scenario::Idle => base,
+    };
+    if let Some(v) = o.senders {
+        load.senders = v;
+    }
+    if let Some(v) = o.stalled {
+        load.stalled = v;
+    }
+    if scenario == Scenario::Stalled && o.senders.is_none() {
+        load.senders = clients.saturating_sub(load.stalled).max(1);
+    }
+    if let Some(v) = o.size {
+        load.size = v;
+    }
+    if o.rate.is_some() {
+        load.rate = o.rate;
+    }
+    load.messages = match (o.messages, scenario) {
+        (Some(v), _) => v,
+        (None, Scenario::Quick | Scenario::Fanout | Scenario::All) => {
+            let per_text = (load.senders * clients.saturating_sub(1)).max(1) as u64;
+            FANOUT_DELIVERIES.div_ceil(per_text) as usize
+        }
+        (None, Scenario::Stalled) => STALLED_BYTES.div_ceil(load.senders.max(1) * load.size.max(1)),
+        (None, _) => load.messages,
+    };
+    load
+}
+
+/// One case to run: a scenario with a client count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub scenario: Scenario,
+    pub load: Load,
+}
+
+/// The cases of `scenario` (expanded when it is `All`).
+pub fn cases(scenario: Scenario, o: &Overrides) -> Vec<Case> {
+    scenario
+        .parts()
+        .into_iter()
+        .flat_map(|part| {
+            let clients = if o.clients.is_empty() {
+                // Quick is fan-out at its own (single) client count.
+                let defaults = if scenario == Scenario::Quick {
+                    scenario
+                } else {
+                    part
+                };
+                defaults.default_clients().to_vec()
+            } else {
+                o.clients.clone()
+            };
+            clients.into_iter().map(move |c| Case {
+                scenario: part,
+                load: load_for(part, c, o),
+            })
+        })
+        .collect()
+}
+
+/// How a target judged one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// What was asked, in words.
+    pub target: String,
+    /// The step judged.
+    pub step: String,
+    /// What was measured, in words.
+    pub measured: String,
+    pub pass: bool,
+}
+
+/// Issue 7's targets for the hardened server, judged against `rows` for
+/// every step but the baseline. A target is judged only where the run used
+/// its exact load; overridden runs get no verdicts.
+pub fn verdicts(rows: &[Row], baseline: &str) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for row in rows.iter().filter(|r| r.target != baseline) {
+        let o = &row.outcome;
+        let step = row.target.clone();
+        let default = load_for(row.scenario, row.load.clients, &Overrides::default());
+        if !same_load(&row.load, &default) {
+            continue;
+        }
+        match (row.scenario, row.load.clients) {
+            (Scenario::Fanout, 100) => {
+                let base = rows.iter().find(|b| {
+                    b.target == baseline
+                        && b.scenario == row.scenario
+                        && same_load(&b.load, &row.load)
+                });
+                let Some(base) = base else { continue };
+                let ratio = row.ratio_to(base);
+                out.push(Verdict {
+                    target: format!(
+                        "100 clients, 10 senders at full speed: >= 3x {baseline}'s deliveries/s"
+                    ),
+                    step,
+                    measured: match ratio {
+                        Some(r) => format!("{r:.2}x {baseline}"),
+                        None => "no figure".into(),
+                    },
+                    pass: o.accounted_for() && ratio.is_some_and(|r| r >= 3.0),
+                });
+            }
+            (Scenario::Latency, 20) => {
+                let p99 = o.latency.quantile(0.99);
+                out.push(Verdict {
+                    target: "20 clients x 100 texts/s: p99 latency < 5 ms".into(),
+                    step,
+                    measured: p99.map_or("no deliveries".into(), |p| format!("p99 {p:.2?}")),
+                    pass: o.accounted_for() && p99.is_some_and(|p| p < Duration::from_millis(5)),
+                });
+            }
+            (Scenario::Stalled, 20) => {
+                let growth = row.rss_growth_kib();
+                out.push(Verdict {
+                    target: "1 stalled among 20: the others finish, RSS grows < 16 MiB".into(),
+                    step,
+                    measured: format!(
+                        "{}, RSS growth {}",
+                        if o.accounted_for() {
+                            "others finished"
+                        } else {
+                            "others did NOT finish"
+                        },
+                        growth.map_or("not measured".into(), |g| format!("{:.1} MiB", mib(g)))
+                    ),
+                    pass: o.accounted_for() && growth.is_some_and(|g| g < 16 * 1024),
+                });
+            }
+            (Scenario::Idle, 1000) => {
+                let peak = row.peak_rss_kib();
+                out.push(Verdict {
+                    target: "1,000 idle clients held, server RSS < 64 MiB".into(),
+                    step,
+                    measured: format!(
+                        "{} held, peak RSS {}",
+                        o.held,
+                        peak.map_or("not measured".into(), |p| format!("{:.1} MiB", mib(p)))
+                    ),
+                    pass: o.accounted_for()
+                        && o.held == 1000
+                        && peak.is_some_and(|p| p < 64 * 1024),
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether two loads send the same traffic (timeouts aside).
+pub fn same_load(a: &Load, b: &Load) -> bool {
+    (
+        a.clients, a.senders, a.messages, a.rate, a.size, a.stalled, a.window,
+    ) == (
+        b.clients, b.senders, b.messages, b.rate, b.size, b.stalled, b.window,
+    )
+}
+
+/// KiB to MiB.
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_expands_into_the_four_targets() {
+        let cases = cases(Scenario::All, &Overrides::default());
+        let names: Vec<_> = cases
+            .iter()
+            .map(|c| (c.scenario.name(), c.load.clients))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("fanout", 10),
+                ("fanout", 100),
+                ("fanout", 1000),
+                ("latency", 20),
+                ("stalled", 20),
+                ("idle", 1000)
+            ]
+        );
+    }
+
+    #[test]
+    fn quick_is_fanout_at_100_clients() {
+        let cases = cases(Scenario::Quick, &Overrides::default());
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].scenario, Scenario::Fanout);
+        assert_eq!(cases[0].load.clients, 100);
+    }
+
+    #[test]
+    fn fanout_cases_deliver_about_the_same_amount() {
+        for clients in [10, 100, 1000] {
+            let load = load_for(Scenario::Fanout, clients, &Overrides::default());
+            assert_eq!(load.senders, 10);
+            let deliveries = (load.senders * load.messages * (clients - 1)) as u64;
+            assert!(deliveries >= FANOUT_DELIVERIES);
+            assert!(deliveries < FANOUT_DELIVERIES + (10 * (clients as u64)));
+        }
+    }
+
+    #[test]
+    fn stalled_sends_20_mb_from_the_healthy_clients() {
+        let load = load_for(Scenario::Stalled, 20, &Overrides::default());
+        assert_eq!((load.stalled, load.senders, load.size), (1, 19, 1024));
+        assert!(load.senders * load.messages * load.size >= 20 << 20);
+    }
+
+    #[test]
+    fn overrides_win_over_defaults() {
+        let o = Overrides {
+            clients: vec![3],
+            senders: Some(2),
+            messages: Some(5),
+            rate: Some(50.0),
+            ..Overrides::default()
+        };
+        let cases = cases(Scenario::Fanout, &o);
+        assert_eq!(cases.len(), 1);
+        let load = &cases[0].load;
+        assert_eq!(
+            (load.clients, load.senders, load.messages, load.rate),
+            (3, 2, 5, Some(50.0))
+        );
+    }
+}

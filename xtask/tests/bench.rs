@@ -1,0 +1,158 @@
+//! Smoke runs of every `cargo xtask bench` scenario: a few clients and texts,
+//! dev-profile servers on 127.0.0.1 port 0. They prove that each scenario
+//! runs to the end with every delivery accounted for (exactly once, in
+//! order); they never look at a timing, which belongs to the bench itself.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use xtask::bench::{self, Args, End, Report};
+
+/// Runs `cargo xtask bench` with these arguments (plus `--dev`).
+fn bench(args: &[&str]) -> Report {
+    let mut argv = vec!["bench", "--dev"];
+    argv.extend_from_slice(args);
+    let args = Args::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    bench::execute(&args).unwrap_or_else(|e| panic!("{argv:?} failed: {e:#}"))
+}
+
+/// Every case finished, and every text reached every reader once, in order.
+fn assert_all_accounted_for(report: &Report, cases: usize) {
+    assert_eq!(report.rows.len(), cases, "{:#?}", report.rows);
+    for row in &report.rows {
+        let o = &row.outcome;
+        assert_eq!(o.end, End::Finished, "{} did not finish", row.label());
+        assert!(o.expected > 0, "{} expected nothing", row.label());
+        assert_eq!(
+            o.delivered,
+            o.expected,
+            "{}: deliveries missing; violations: {:?}",
+            row.label(),
+            o.violation_samples
+        );
+        assert_eq!(
+            o.violations,
+            0,
+            "{}: {:?}",
+            row.label(),
+            o.violation_samples
+        );
+        assert_eq!(o.latency.count(), o.delivered, "{}", row.label());
+    }
+}
+
+/// A scratch directory for the files a run writes, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn echo_blocking_against_threaded() {
+    let report = bench(&["echo", "--clients", "3", "--messages", "5"]);
+    assert_all_accounted_for(&report, 2);
+    assert_eq!(report.baseline, "step1");
+    assert_eq!(report.rows[1].target, "step2");
+    assert_eq!(report.rows[0].outcome.expected, 15);
+}
+
+#[test]
+fn fanout_writes_the_table_csv_and_chart() {
+    let scratch = Scratch::new("fanout");
+    let (csv, chart) = (scratch.file("fanout.csv"), scratch.file("fanout.svg"));
+    let report = bench(&[
+        "fanout",
+        "--compare",
+        "step4,step5",
+        "--clients",
+        "2,5",
+        "--messages",
+        "10",
+        "--csv",
+        &csv,
+        "--chart",
+        &chart,
+    ]);
+    assert_all_accounted_for(&report, 4);
+    // 5 clients, all 5 send 10 texts, each reaching the 4 others.
+    let five = report.rows.iter().find(|r| r.load.clients == 5).unwrap();
+    assert_eq!(five.outcome.expected, 5 * 10 * 4);
+    assert!(report.rows.iter().all(|r| r.outcome.held == r.load.clients));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("fanout,step4,2,"));
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("step4") && svg.contains("step5"));
+}
+
+#[test]
+fn latency_at_a_fixed_rate() {
+    let report = bench(&[
+        "latency",
+        "--compare",
+        "step4,step5",
+        "--clients",
+        "3",
+        "--messages",
+        "5",
+        "--rate",
+        "200",
+    ]);
+    assert_all_accounted_for(&report, 2);
+    assert_eq!(report.rows[0].load.rate, Some(200.0));
+}
+
+#[test]
+fn stalled_client_among_readers() {
+    let report = bench(&[
+        "stalled",
+        "--compare",
+        "step4,step5",
+        "--clients",
+        "4",
+        "--messages",
+        "20",
+        "--no-chart",
+    ]);
+    assert_all_accounted_for(&report, 2);
+    for row in &report.rows {
+        assert_eq!(row.load.stalled, 1);
+        // 3 healthy clients send 20 texts each to the 2 other healthy ones.
+        assert_eq!(row.outcome.expected, 3 * 20 * 2);
+    }
+}
+
+#[test]
+fn idle_clients_are_held() {
+    let report = bench(&["idle", "--compare", "step4,step5", "--clients", "6"]);
+    assert_all_accounted_for(&report, 2);
+    for row in &report.rows {
+        assert_eq!(row.outcome.held, 6, "{}", row.label());
+        assert_eq!(row.outcome.expected, 5, "one text reaches the 5 others");
+    }
+}
+
+#[test]
+fn every_scenario_is_one_command_that_refuses_the_wrong_servers() {
+    let args = Args::try_parse_from(["bench", "fanout", "--compare", "step1", "--dev"]).unwrap();
+    let err = bench::execute(&args).unwrap_err().to_string();
+    assert!(err.contains("echo server"), "{err}");
+    let args = Args::try_parse_from(["bench", "echo", "--compare", "step4", "--dev"]).unwrap();
+    let err = bench::execute(&args).unwrap_err().to_string();
+    assert!(err.contains("chat server"), "{err}");
+}
