@@ -78,7 +78,7 @@ fn fanout_writes_the_table_csv_and_chart() {
     let report = bench(&[
         "fanout",
         "--compare",
-        "step4,step5",
+        "step4,step6",
         "--clients",
         "2,5",
         "--messages",
@@ -97,7 +97,7 @@ fn fanout_writes_the_table_csv_and_chart() {
     assert_eq!(csv.lines().count(), 5, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("fanout,step4,2,"));
     let svg = std::fs::read_to_string(&chart).unwrap();
-    assert!(svg.contains("step4") && svg.contains("step5"));
+    assert!(svg.contains("step4") && svg.contains("step6"));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn latency_at_a_fixed_rate() {
     let report = bench(&[
         "latency",
         "--compare",
-        "step4,step5",
+        "step4,step6",
         "--clients",
         "3",
         "--messages",
@@ -122,7 +122,7 @@ fn stalled_client_among_readers() {
     let report = bench(&[
         "stalled",
         "--compare",
-        "step4,step5",
+        "step4,step6",
         "--clients",
         "4",
         "--messages",
@@ -139,7 +139,7 @@ fn stalled_client_among_readers() {
 
 #[test]
 fn idle_clients_are_held() {
-    let report = bench(&["idle", "--compare", "step4,step5", "--clients", "6"]);
+    let report = bench(&["idle", "--compare", "step4,step6", "--clients", "6"]);
     assert_all_accounted_for(&report, 2);
     for row in &report.rows {
         assert_eq!(row.outcome.held, 6, "{}", row.label());

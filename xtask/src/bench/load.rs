@@ -542,6 +542,11 @@ fn chat_reader(conn: Conn, plan: ReaderPlan, shared: Arc<Shared>) -> ReaderRepor
                 return finish(report);
             }
         }
+        if shared.stopped() {
+            // Whatever arrives once the run is over (say, after a stall
+            // was declared) is not counted.
+            return finish(report);
+        }
         let now = shared.now_nanos();
         let message = String::from_utf8_lossy(&buf);
         if let Some(rest) = message.strip_prefix("SERVER: ") {
@@ -953,7 +958,6 @@ fn echo_client(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::BufRead;
     use std::net::TcpListener;
 
     /// What the fake server does wrong.
@@ -966,27 +970,38 @@ mod tests {
         RepeatsText1,
     }
 
-    /// A tiny line chat on 127.0.0.1 for `clients` clients (then it stops
-    /// accepting), with a deliberate fault, to prove the bench notices.
-    fn fake_chat(clients: usize, fault: Fault) -> SocketAddr {
+    /// A tiny chat on 127.0.0.1 for `clients` clients (then it stops
+    /// accepting), in either framing, with a deliberate fault, to prove the
+    /// bench notices.
+    fn fake_chat(clients: usize, framing: Framing, fault: Fault) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let room: Arc<Mutex<Vec<(String, TcpStream)>>> = Arc::default();
+        let send = move |to: &mut TcpStream, text: String| {
+            let mut wire = Vec::new();
+            framing.encode(text.as_bytes(), &mut wire);
+            let _ = to.write_all(&wire);
+        };
         thread::spawn(move || {
             for stream in listener.incoming().take(clients) {
                 let stream = stream.unwrap();
                 let room = Arc::clone(&room);
                 thread::spawn(move || {
-                    let mut lines = BufReader::new(stream.try_clone().unwrap()).lines();
-                    let Some(Ok(name)) = lines.next() else { return };
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut buf = Vec::new();
+                    if !framing.read(&mut reader, &mut buf).unwrap_or(false) {
+                        return;
+                    }
+                    let name = String::from_utf8(buf.clone()).unwrap();
                     let mut members = room.lock().unwrap();
                     for (_, other) in members.iter_mut() {
-                        let _ = writeln!(other, "SERVER: {name} has joined the chat.");
+                        send(other, format!("SERVER: {name} has joined the chat."));
                     }
                     members.push((name.clone(), stream));
                     drop(members);
-                    for line in lines.map_while(Result::ok) {
-                        let text_1 = parse_text(line.as_bytes()).is_some_and(|t| t.1 == 1);
+                    while framing.read(&mut reader, &mut buf).unwrap_or(false) {
+                        let text = String::from_utf8(buf.clone()).unwrap();
+                        let text_1 = parse_text(&buf).is_some_and(|t| t.1 == 1);
                         let copies = match fault {
                             Fault::DropsText1 if text_1 => 0,
                             Fault::RepeatsText1 if text_1 => 2,
@@ -996,7 +1011,7 @@ mod tests {
                         for (other_name, other) in members.iter_mut() {
                             for _ in 0..copies {
                                 if *other_name != name {
-                                    let _ = writeln!(other, "{name}: {line}");
+                                    send(other, format!("{name}: {text}"));
                                 }
                             }
                         }
@@ -1021,26 +1036,28 @@ mod tests {
         }
     }
 
-    fn run_fake(fault: Fault) -> Outcome {
+    fn run_fake(framing: Framing, fault: Fault) -> Outcome {
         let load = small_load();
-        let addr = fake_chat(load.clients, fault);
-        let chat = Protocol::Chat(Framing::Lines);
+        let addr = fake_chat(load.clients, framing, fault);
+        let chat = Protocol::Chat(framing);
         run(addr, chat, &load, None, &Progress::new("test")).unwrap()
     }
 
     #[test]
     fn a_faithful_chat_has_every_delivery_accounted_for() {
-        let o = run_fake(Fault::None);
-        // 2 senders x 4 texts, each to the 2 other clients.
-        assert_eq!((o.expected, o.delivered, o.violations), (16, 16, 0));
-        assert_eq!(o.end, End::Finished);
-        assert_eq!(o.held, 3);
-        assert_eq!(o.latency.count(), 16);
+        for framing in [Framing::Lines, Framing::Frames] {
+            let o = run_fake(framing, Fault::None);
+            // 2 senders x 4 texts, each to the 2 other clients.
+            assert_eq!((o.expected, o.delivered, o.violations), (16, 16, 0));
+            assert_eq!(o.end, End::Finished);
+            assert_eq!(o.held, 3);
+            assert_eq!(o.latency.count(), 16);
+        }
     }
 
     #[test]
     fn a_lost_text_is_missing_and_out_of_order() {
-        let o = run_fake(Fault::DropsText1);
+        let o = run_fake(Framing::Frames, Fault::DropsText1);
         // Text 1 of each of the 2 senders misses its 2 receivers.
         assert_eq!(o.delivered, 16 - 4);
         assert_eq!(o.violations, 4, "{:?}", o.violation_samples);
@@ -1051,7 +1068,7 @@ mod tests {
 
     #[test]
     fn a_repeated_text_is_a_violation() {
-        let o = run_fake(Fault::RepeatsText1);
+        let o = run_fake(Framing::Lines, Fault::RepeatsText1);
         assert_eq!(o.delivered, 16);
         assert_eq!(o.violations, 4, "{:?}", o.violation_samples);
         assert!(!o.accounted_for());
