@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use similar::{ChangeTag, TextDiff};
 
+use crate::course;
 use crate::term::{self, Colour};
 use crate::workspace;
 
@@ -35,7 +36,7 @@ const CONTEXT_LINES: usize = 3;
 
 pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     let root = workspace::root();
-    let (old, new) = resolve(&root, &args.from, args.to.as_deref())?;
+    let (old, new) = resolve(&args.from, args.to.as_deref())?;
     let diff = diff_crates(&root, &old, &new)?;
     print!("{}", diff.render(term::colour_enabled()));
     Ok(std::process::ExitCode::SUCCESS)
@@ -43,13 +44,13 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
 
 /// Turns the command-line arguments into the two crate directories to
 /// compare (relative to the repository root).
-pub fn resolve(root: &Path, from: &str, to: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf)> {
+pub fn resolve(from: &str, to: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf)> {
     match (step_number(from), to) {
         (Some(a), Some(to)) => {
             let Some(b) = step_number(to) else {
                 bail!("`{to}` is not a step number: try `cargo xtask diff 3 4`");
             };
-            Ok((step_dir(root, a)?, step_dir(root, b)?))
+            Ok((step_dir(a)?, step_dir(b)?))
         }
         (Some(n), None) => bail!(
             "one number is ambiguous: `cargo xtask diff {prev} {n}` compares two steps, \
@@ -58,73 +59,57 @@ pub fn resolve(root: &Path, from: &str, to: Option<&str>) -> anyhow::Result<(Pat
         ),
         (None, Some(_)) => bail!("`{from}` is not a step number: try `cargo xtask diff 3 4`"),
         (None, None) => {
-            let Some(n) = from
-                .strip_prefix("exercise")
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
+            if !from.starts_with("ex") {
                 bail!(
                     "`{from}` is neither two step numbers nor an exercise: \
                      try `cargo xtask diff 3 4` or `cargo xtask diff exercise4`"
                 );
-            };
-            exercise_dirs(root, n)
+            }
+            let n = course::parse_exercise(from).map_err(anyhow::Error::msg)?;
+            exercise_dirs(n)
         }
     }
 }
 
 /// `3` or `step3` as a step number.
-fn step_number(text: &str) -> Option<u32> {
+fn step_number(text: &str) -> Option<u8> {
     text.strip_prefix("step").unwrap_or(text).parse().ok()
 }
 
-/// The crate of step `n`: the one directory of `session2/` named `stepN-...`.
-pub fn step_dir(root: &Path, n: u32) -> anyhow::Result<PathBuf> {
-    let session2 = root.join("session2");
-    let prefix = format!("step{n}-");
-    let mut steps: Vec<String> = Vec::new();
-    let mut found: Vec<String> = Vec::new();
-    for entry in
-        fs::read_dir(&session2).with_context(|| format!("cannot list {}", session2.display()))?
-    {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) {
-            found.push(name.clone());
-        }
-        if name.starts_with("step") {
-            steps.push(name);
-        }
+/// The crate of step `n` (the directory of `session2/` named `stepN-...`).
+pub fn step_dir(n: u8) -> anyhow::Result<PathBuf> {
+    if let Some(step) = course::step(n) {
+        return Ok(PathBuf::from(step.shown_dir()));
     }
-    match found.as_slice() {
-        [one] => Ok(PathBuf::from("session2").join(one)),
-        [] => {
-            steps.sort();
-            bail!(
-                "there is no step {n} in session2/ (there is: {})",
-                if steps.is_empty() {
-                    "none".to_string()
-                } else {
-                    steps.join(", ")
-                }
-            )
+    let steps: Vec<String> = (0..=99)
+        .filter_map(course::step)
+        .map(|step| step.name)
+        .collect();
+    bail!(
+        "there is no step {n} in session2/ (there is: {})",
+        if steps.is_empty() {
+            "none".to_string()
+        } else {
+            steps.join(", ")
         }
-        many => bail!("more than one step {n} in session2/: {}", many.join(", ")),
-    }
+    )
 }
 
 /// The starter and the solution of exercise `n`.
-fn exercise_dirs(root: &Path, n: u32) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let starter = PathBuf::from("exercises").join(format!("exercise{n}"));
-    let solution = PathBuf::from("solutions").join(format!("exercise{n}"));
-    if !root.join(&starter).is_dir() {
-        bail!("there is no {}", starter.display());
-    }
-    if !root.join("solutions").is_dir() {
-        bail!("this copy has no solutions/ (instructors may hand the course out without them)");
-    }
-    if !root.join(&solution).is_dir() {
-        bail!("there is no {}", solution.display());
-    }
-    Ok((starter, solution))
+fn exercise_dirs(n: u8) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let Some(starter) = course::exercise(n) else {
+        bail!("there is no exercises/exercise{n}");
+    };
+    let Some(solution) = course::solution(n) else {
+        bail!(
+            "there is no solutions/exercise{n}: instructors may hand the course out \
+             without solutions/"
+        );
+    };
+    Ok((
+        PathBuf::from(starter.shown_dir()),
+        PathBuf::from(solution.shown_dir()),
+    ))
 }
 
 /// The diff of two crates, file by file.
@@ -335,29 +320,29 @@ mod tests {
 
     #[test]
     fn arguments_are_checked_with_a_clear_message() {
-        let root = workspace::root();
-        let err = resolve(&root, "4", None).unwrap_err().to_string();
+        let err = resolve("4", None).unwrap_err().to_string();
         assert!(err.contains("`cargo xtask diff 3 4`"), "{err}");
         assert!(err.contains("`cargo xtask diff exercise4`"), "{err}");
-        let err = resolve(&root, "3", Some("four")).unwrap_err().to_string();
+        let err = resolve("3", Some("four")).unwrap_err().to_string();
         assert!(err.contains("not a step number"), "{err}");
-        let err = resolve(&root, "hello", None).unwrap_err().to_string();
+        let err = resolve("hello", None).unwrap_err().to_string();
         assert!(err.contains("neither"), "{err}");
-        let err = resolve(&root, "99", Some("100")).unwrap_err().to_string();
+        let err = resolve("exercise99", None).unwrap_err().to_string();
+        assert!(err.contains("not an exercise"), "{err}");
+        let err = resolve("99", Some("100")).unwrap_err().to_string();
         assert!(err.contains("no step 99 in session2/"), "{err}");
         assert!(err.contains("step1-blocking-echo"), "{err}");
     }
 
     #[test]
-    fn steps_resolve_by_their_prefix() {
-        let root = workspace::root();
+    fn steps_and_exercises_resolve_to_their_directories() {
         assert_eq!(
-            step_dir(&root, 1).unwrap(),
+            step_dir(1).unwrap(),
             PathBuf::from("session2/step1-blocking-echo")
         );
-        let (a, b) = resolve(&root, "step1", Some("1")).unwrap();
+        let (a, b) = resolve("step1", Some("1")).unwrap();
         assert_eq!(a, b);
-        let (starter, solution) = resolve(&root, "exercise1", None).unwrap();
+        let (starter, solution) = resolve("exercise1", None).unwrap();
         assert_eq!(starter, PathBuf::from("exercises/exercise1"));
         assert_eq!(solution, PathBuf::from("solutions/exercise1"));
     }

@@ -7,6 +7,7 @@ pub mod build;
 pub mod check;
 pub mod checks;
 pub mod course;
+pub mod demo;
 pub mod diff;
 pub mod grader;
 pub mod hint;

@@ -28,6 +28,7 @@ enum Command {
     Myip(xtask::myip::Args),
     Diff(xtask::diff::Args),
     Reset(xtask::reset::Args),
+    Demo(xtask::demo::Args),
     Bench(xtask::bench::Args),
 }
 
@@ -44,6 +45,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Myip(args) => xtask::myip::run(&args),
         Command::Diff(args) => xtask::diff::run(&args),
         Command::Reset(args) => xtask::reset::run(&args),
+        Command::Demo(args) => xtask::demo::run(&args),
         Command::Bench(args) => xtask::bench::run(&args),
     }
 }

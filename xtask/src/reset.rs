@@ -13,7 +13,7 @@ use std::process::{Command, ExitCode, Output};
 
 use anyhow::{Context, bail};
 
-use crate::workspace;
+use crate::{course, workspace};
 
 /// Put an exercise's starter back as it was shipped (from git), losing your changes.
 #[derive(Debug, clap::Args)]
@@ -29,18 +29,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let Some(n) = args
-        .exercise
-        .strip_prefix("exercise")
-        .unwrap_or(&args.exercise)
-        .parse::<u32>()
-        .ok()
-    else {
-        bail!(
-            "`{}` is not an exercise: try `cargo xtask reset exercise4`",
-            args.exercise
-        );
-    };
+    let n = course::parse_exercise(&args.exercise).map_err(anyhow::Error::msg)?;
     let root = args.repo.clone().unwrap_or_else(workspace::root);
     let exercise = format!("exercises/exercise{n}");
     let git = Git::new(&root)?;

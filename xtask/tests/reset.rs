@@ -213,7 +213,33 @@ fn an_unknown_exercise_is_refused() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("exercises/exercise99 is not in git's last commit"),
+        stderr.contains("`exercise99` is not an exercise"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_exercise_missing_from_head_cannot_be_restored() {
+    let (_tmp, clone) = clone_repo();
+    git(&clone, &["rm", "-r", "--quiet", "exercises/exercise1"]);
+    git(
+        &clone,
+        &[
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.invalid",
+            "commit",
+            "--quiet",
+            "-m",
+            "drop exercise 1",
+        ],
+    );
+    let output = reset(&clone, &["exercise1", "--yes"], "");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("exercises/exercise1 is not in git's last commit"),
         "{stderr}"
     );
 }
