@@ -100,6 +100,10 @@ pub struct Args {
     /// Where to write the fan-out chart (SVG) [default: benchmarks/fanout.svg].
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
+    /// Run every case this many times (steps alternating) and report the
+    /// median, with the spread.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
     /// Do not write the chart.
     #[arg(long, conflicts_with = "chart")]
     pub no_chart: bool,
@@ -166,6 +170,9 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
                 .context("--stall-after must be a positive number of seconds")?,
         ),
     };
+    if args.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
     let cases = scenarios::cases(scenario, &overrides);
     if cases.iter().any(|c| c.load.clients == 0) {
         bail!("--clients must be at least 1");
@@ -178,8 +185,16 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
     let baseline = targets[0].name();
     let mut rows: Vec<Row> = Vec::new();
     for case in &cases {
-        for target in &targets {
-            let row = run_case(case, target)?;
+        // Repetitions alternate between the steps, so a machine that gets
+        // busier during the run slows them all alike.
+        let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); targets.len()];
+        for round in 1..=args.repeat {
+            for (target, outcomes) in targets.iter().zip(&mut runs) {
+                outcomes.push(run_case(case, target, (round, args.repeat))?);
+            }
+        }
+        for (target, outcomes) in targets.iter().zip(runs) {
+            let row = Row::from_runs(case.scenario, target.name(), case.load.clone(), outcomes);
             let base = report::baseline_of(&rows, &row, &baseline);
             println!("{}\n", report::criterion(&row, base));
             rows.push(row);
@@ -302,14 +317,22 @@ fn targets(args: &Args, scenario: Scenario) -> anyhow::Result<Vec<Target>> {
 }
 
 /// Runs one case against one target, with a fresh server when it is a step.
-fn run_case(case: &scenarios::Case, target: &Target) -> anyhow::Result<Row> {
+fn run_case(
+    case: &scenarios::Case,
+    target: &Target,
+    (round, rounds): (usize, usize),
+) -> anyhow::Result<Outcome> {
     let label = format!(
         "{}/{}/{}",
         case.scenario.name(),
         target.name(),
         case.load.clients
     );
-    let progress = progress::Progress::new(&label);
+    let progress = progress::Progress::new(&if rounds > 1 {
+        format!("{label} ({round}/{rounds})")
+    } else {
+        label.clone()
+    });
     let outcome = match target {
         Target::Addr { addr, protocol } => {
             load::run(*addr, *protocol, &case.load, None, &progress)?
@@ -343,12 +366,7 @@ fn run_case(case: &scenarios::Case, target: &Target) -> anyhow::Result<Row> {
             outcome
         }
     };
-    Ok(Row {
-        scenario: case.scenario,
-        target: target.name(),
-        load: case.load.clone(),
-        outcome,
-    })
+    Ok(outcome)
 }
 
 /// Makes sure this process (and the servers it starts, which inherit the

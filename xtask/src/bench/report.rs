@@ -14,10 +14,37 @@ pub struct Row {
     /// The step (`step6`) or address the load went to.
     pub target: String,
     pub load: Load,
+    /// The run reported: the median by deliveries/s, or the first run that
+    /// lost or garbled texts (a failure is never hidden by a median).
     pub outcome: Outcome,
+    /// Deliveries/s of every run of the case, lowest first.
+    pub rates: Vec<f64>,
 }
 
 impl Row {
+    /// The row for several runs of one case against one target.
+    pub fn from_runs(
+        scenario: Scenario,
+        target: String,
+        load: Load,
+        mut runs: Vec<Outcome>,
+    ) -> Row {
+        assert!(!runs.is_empty(), "a case runs at least once");
+        runs.sort_by(|a, b| a.deliveries_per_sec().total_cmp(&b.deliveries_per_sec()));
+        let rates = runs.iter().map(Outcome::deliveries_per_sec).collect();
+        let pick = runs
+            .iter()
+            .position(|o| !o.accounted_for() || o.end != End::Finished)
+            .unwrap_or(runs.len() / 2);
+        Row {
+            scenario,
+            target,
+            load,
+            outcome: runs.swap_remove(pick),
+            rates,
+        }
+    }
+
     /// `fanout/step6/100`.
     pub fn label(&self) -> String {
         format!(
@@ -147,11 +174,20 @@ pub fn criterion(row: &Row, base: Option<&Row>) -> String {
             .map_or(String::new(), |r| format!("  ({r:.2}x {})", b.target)),
         None => String::new(),
     };
+    // Like criterion's [low estimate high], when the case ran several times.
+    let thrpt = match row.rates.as_slice() {
+        [low, .., high] => format!(
+            "{} {} {}",
+            per_sec(*low),
+            per_sec(o.deliveries_per_sec()),
+            per_sec(*high)
+        ),
+        _ => per_sec(o.deliveries_per_sec()),
+    };
     let mut out = format!(
-        "{:<28}time:    [{}]  thrpt:  [{} deliveries/s]{vs}\n",
+        "{:<28}time:    [{}]  thrpt:  [{thrpt} deliveries/s]{vs}\n",
         row.label(),
         human(o.elapsed),
-        per_sec(o.deliveries_per_sec()),
     );
     let _ = write!(
         out,
@@ -274,7 +310,7 @@ pub fn csv(rows: &[Row], baseline: &str) -> String {
         "scenario,step,clients,senders,messages,rate_per_sender,size_bytes,stalled,\
          expected,delivered,violations,elapsed_s,deliveries_per_s,ratio_vs_baseline,\
          p50_us,p99_us,max_us,held,peak_rss_kib,rss_growth_kib,kib_per_client,\
-         max_threads,result\n",
+         max_threads,result,runs,deliveries_per_s_min,deliveries_per_s_max\n",
     );
     let micros = |d: Option<Duration>| d.map_or(String::new(), |d| d.as_micros().to_string());
     let opt = |v: Option<String>| v.unwrap_or_default();
@@ -305,6 +341,9 @@ pub fn csv(rows: &[Row], baseline: &str) -> String {
             opt(row.kib_per_client().map(|v| format!("{v:.1}"))),
             opt(row.max_threads().map(|v| v.to_string())),
             row.result(),
+            row.rates.len().to_string(),
+            format!("{:.1}", row.rates.first().copied().unwrap_or(0.0)),
+            format!("{:.1}", row.rates.last().copied().unwrap_or(0.0)),
         ];
         let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&quoted.join(","));
@@ -358,6 +397,7 @@ mod tests {
                 end: End::Finished,
                 server: None,
             },
+            rates: vec![delivered as f64 / secs as f64],
         }
     }
 
