@@ -95,15 +95,28 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return tmux::run(&programs, args.detach);
     }
     let server = build::build_binary(&package.name, Profile::Dev)?;
-    script::run(
+    let played = script::run(
         step,
         &package.name,
         &server,
         Duration::from_millis(args.pace),
         term::colour_enabled(),
         &mut std::io::stdout(),
-    )?;
-    Ok(ExitCode::SUCCESS)
+    );
+    match played {
+        // Piped into `head`, say: the reader has seen enough.
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `5` or `step5`, for a chat step.

@@ -388,8 +388,11 @@ pub fn run(
         if i > 0 && !pace.is_zero() {
             std::thread::sleep(pace);
         }
-        let paint_name =
-            |who: usize, name: &str| term::paint(&format!("{name:<6}"), PEOPLE[who].1, colour);
+        // Names in a column of 6 (`robert`), padded outside the colour.
+        let paint_name = |who: usize, name: &str| {
+            let padding = " ".repeat(6usize.saturating_sub(name.chars().count()));
+            format!("{}{padding}", term::paint(name, PEOPLE[who].1, colour))
+        };
         match act {
             Act::Join(who) => {
                 let mut chatter = Chatter::connect(addr, dialect.wire(), timeouts.wait())?;
@@ -397,13 +400,13 @@ pub fn run(
                 room.addrs[*who] = Some(local);
                 let name = room.names[*who].clone();
                 if dialect.has_names() {
-                    writeln!(out, "{} joins", paint_name(*who, &name).trim_end())?;
+                    writeln!(out, "{} joins", term::paint(&name, PEOPLE[*who].1, colour))?;
                     chatter.send(&encode(dialect.wire(), name.as_bytes()))?;
                 } else {
                     writeln!(
                         out,
                         "{} connects (the server sees {local})",
-                        paint_name(*who, &name).trim_end()
+                        term::paint(&name, PEOPLE[*who].1, colour)
                     )?;
                 }
                 chatters[*who] = Some(chatter);
