@@ -616,6 +616,54 @@ mod tests {
         }
     }
 
+    /// A one-connection fake server on loopback that writes `bytes`, in
+    /// the given pieces, then closes.
+    fn fake_server(pieces: Vec<Vec<u8>>) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            for piece in pieces {
+                stream.write_all(&piece).unwrap();
+                stream.flush().unwrap();
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn chatter_reads_frames_split_anyhow_and_sees_the_close() {
+        let mut bytes = encode(Wire::Frames, b"SERVER: bob is now robert");
+        bytes.extend(encode(Wire::Frames, b"DONE"));
+        // A header split in two, then the rest in one piece.
+        let pieces = vec![bytes[..2].to_vec(), bytes[2..].to_vec()];
+        let addr = fake_server(pieces);
+        let mut chatter = Chatter::connect(addr, Wire::Frames, Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            chatter.receive().unwrap().as_deref(),
+            Some("SERVER: bob is now robert")
+        );
+        assert_eq!(chatter.receive().unwrap().as_deref(), Some("DONE"));
+        assert_eq!(chatter.receive().unwrap(), None);
+    }
+
+    #[test]
+    fn chatter_refuses_a_huge_frame_without_allocating_it() {
+        let addr = fake_server(vec![vec![0xff, 0xff, 0xff, 0xff, b'x']]);
+        let mut chatter = Chatter::connect(addr, Wire::Frames, Duration::from_secs(5)).unwrap();
+        let err = chatter.receive().unwrap_err().to_string();
+        assert!(err.contains("4294967295 bytes"), "{err}");
+    }
+
+    #[test]
+    fn chatter_reads_lines_and_drops_carriage_returns() {
+        let addr = fake_server(vec![b"alice: hi\r\nbob: ".to_vec(), b"yo\n".to_vec()]);
+        let mut chatter = Chatter::connect(addr, Wire::Lines, Duration::from_secs(5)).unwrap();
+        assert_eq!(chatter.receive().unwrap().as_deref(), Some("alice: hi"));
+        assert_eq!(chatter.receive().unwrap().as_deref(), Some("bob: yo"));
+        assert_eq!(chatter.receive().unwrap(), None);
+    }
+
     #[test]
     fn only_chat_steps_have_a_dialect() {
         assert_eq!(Dialect::of_step(2), None);
