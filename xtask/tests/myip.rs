@@ -93,3 +93,58 @@ fn plain_and_json_do_not_mix() {
         .assert()
         .failure();
 }
+
+/// Kills the child when dropped, also when the test panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_server_started_with_defaults_names_the_address_myip_prints_first() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as StdCommand, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let plain = xtask().args(["myip", "--plain"]).output().unwrap();
+    let best = String::from_utf8(plain.stdout).unwrap().trim().to_string();
+    let binary =
+        xtask::build::build_binary("step1-blocking-echo", xtask::build::Profile::Dev).unwrap();
+    // Default host (0.0.0.0), a free port. Nothing connects: only its banner is read.
+    let mut server = KillOnDrop(
+        StdCommand::new(binary)
+            .args(["--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = server.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().take(2) {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    let timeout = Duration::from_secs(10);
+    let listening = rx.recv_timeout(timeout).expect("a listening line");
+    assert!(
+        listening.starts_with("listening on 0.0.0.0:"),
+        "{listening}"
+    );
+    let hint = rx.recv_timeout(timeout).expect("a hint line");
+    if best.is_empty() {
+        assert!(hint.contains("no LAN address"), "{hint}");
+    } else if best.contains(':') {
+        // An IPv6 best address: the IPv4-only default bind says to use --host ::.
+        assert!(hint.contains(&format!("IPv6 ({best})")), "{hint}");
+    } else {
+        assert!(hint.contains(&format!("--host {best} --port")), "{hint}");
+    }
+}
