@@ -57,6 +57,10 @@ const MAX_FRAME: u32 = 64 * 1024;
 /// The longest line we buffer; a longer one is shown in pieces.
 const MAX_LINE: u64 = 64 * 1024;
 
+/// True while `Your name: ` waits on the screen without a newline, so that
+/// a message arriving meanwhile starts on a line of its own.
+static PROMPT_OPEN: AtomicBool = AtomicBool::new(false);
+
 /// Chat with a course server: a reader thread prints the room while you type.
 #[derive(Parser)]
 #[command(version, about)]
@@ -185,9 +189,15 @@ fn ask_name(keyboard: &mut impl BufRead, at_keyboard: bool) -> anyhow::Result<St
         if at_keyboard {
             eprint!("Your name: ");
             io::stderr().flush()?;
+            PROMPT_OPEN.store(true, Ordering::SeqCst);
         }
         let mut line = Vec::new();
-        if keyboard.read_until(b'\n', &mut line)? == 0 {
+        let n = keyboard.read_until(b'\n', &mut line)?;
+        PROMPT_OPEN.store(false, Ordering::SeqCst);
+        if n == 0 {
+            if at_keyboard {
+                eprintln!(); // Ctrl-D left the cursor after the prompt
+            }
             bail!("no name given: pass --name NAME, or type a name when asked");
         }
         let name = String::from_utf8_lossy(&line).trim().to_string();
@@ -337,14 +347,22 @@ fn show(message: &[u8]) {
         .chars()
         .filter(|&c| c == '\t' || !c.is_control())
         .collect();
+    let lead = if PROMPT_OPEN.swap(false, Ordering::SeqCst) {
+        "\n"
+    } else {
+        ""
+    };
     // If nobody reads our output any more there is no one to tell.
-    let _ = writeln!(io::stdout().lock(), "{text}");
+    let _ = writeln!(io::stdout().lock(), "{lead}{text}");
 }
 
 /// Ends the program when the conversation ends. Called by the reader
 /// thread: the main thread is blocked reading the keyboard and there is no
 /// portable way to wake it, so we end the whole process from here.
 fn finish(end: End, leaving: bool) -> ! {
+    if PROMPT_OPEN.swap(false, Ordering::SeqCst) {
+        eprintln!();
+    }
     let code = match end {
         End::Done => {
             eprintln!("server answered DONE: you have left the chat.");
