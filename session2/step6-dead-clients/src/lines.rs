@@ -181,6 +181,7 @@ mod tests {
 
     #[test]
     fn empty_lines_are_returned_as_empty_strings() {
+        // Whether to ignore them is the server's business, not the framing's.
         let mut buffer = LineBuffer::new(ROOMY);
         assert_eq!(buffer.push(b"\n\r\nx\n"), ["", "", "x"]);
     }
@@ -193,9 +194,19 @@ mod tests {
 
     #[test]
     fn a_character_split_across_chunks_stays_whole() {
+        // "é" is two bytes in UTF-8; each chunk holds one of them.
         let mut buffer = LineBuffer::new(ROOMY);
         assert!(buffer.push(b"caf\xc3").is_empty());
         assert_eq!(buffer.push(b"\xa9\n"), ["café"]);
+    }
+
+    #[test]
+    fn the_buffer_forgets_delivered_lines() {
+        let mut buffer = LineBuffer::new(ROOMY);
+        assert_eq!(buffer.push(b"first\nsec"), ["first"]);
+        assert_eq!(buffer.pending, b"sec");
+        assert_eq!(buffer.push(b"ond\n"), ["second"]);
+        assert!(buffer.pending.is_empty());
     }
 
     // The limit, new in step 6.
