@@ -68,12 +68,46 @@ pub fn introduce(ctx: &Ctx, mut peer: Peer, room: &mut [&mut Peer], ending: &str
     }
     peer.name = name;
     // Nothing answers a newcomer, so let the server read the name before
-    // anyone else joins (see `Ctx::settle`).
-    ctx.settle(&peer.name);
+    // anyone else joins (see `Ctx::settle`). Later newcomers are confirmed
+    // by the others seeing them join; the first one, by a probe if needed.
+    let settled = ctx.settle(&peer.name);
+    if room.is_empty() && !settled {
+        confirm_first(ctx, &mut peer)?;
+    }
+    // A server may still be announcing an earlier arrival while this one
+    // connects: such a notice reaching the newcomer is a harmless race.
+    for other in room.iter() {
+        peer.tolerate_once(&joined(&other.name));
+    }
     for other in room.iter_mut() {
         other.expect(&joined(&peer.name)).advice(JOIN_ADVICE)?;
     }
     Ok(peer)
+}
+
+/// Makes sure the server has registered `first`, the first client of a
+/// scenario, when its log could not tell: a probe client joins until
+/// `first` sees it (a few tries), then leaves. Its notices are skipped.
+fn confirm_first(ctx: &Ctx, first: &mut Peer) -> Expect {
+    ctx.note(format!(
+        "a probe joins, to know when the server has {} in the room (nothing else tells)",
+        first.label()
+    ));
+    for _ in 0..3 {
+        let mut probe = ctx.connect("probe")?;
+        let name = ctx.unique_name("probe");
+        first.tolerate_once(&joined(&name));
+        first.tolerate_once(&left(&name));
+        probe.say(&name)?;
+        let seen = first.wait_for(&joined(&name), ctx.timeouts().settle())?;
+        probe.close();
+        if seen {
+            // Gone for good before anyone else joins and could hear of it.
+            return first.expect_tolerated(&left(&name)).advice(LEAVE_ADVICE);
+        }
+    }
+    // The scenario's own expectations will tell what is wrong.
+    Ok(())
 }
 
 /// `from` says `text`; each of `to` receives it as `NAME: TEXT`.

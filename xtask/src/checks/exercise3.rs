@@ -35,10 +35,33 @@ pub fn check() -> Check {
     }
 }
 
-/// Connects `label` and lets the server register it.
-fn arrive(ctx: &Ctx, label: &str) -> Expect<Peer> {
-    let peer = ctx.connect(label)?;
-    ctx.settle(&peer.local_addr().to_string());
+/// Connects `label` and makes sure the server has it in the room before
+/// going on: from the server's log if it says so; otherwise the newcomer
+/// announces itself with a chunk the others must receive (proof that the
+/// server reads it, so has registered it), and the very first client
+/// waits for a probe's chunk (a few tries).
+fn arrive(ctx: &Ctx, label: &str, room: &mut [&mut Peer]) -> Expect<Peer> {
+    let mut peer = ctx.connect(label)?;
+    if ctx.settle(&peer.local_addr().to_string()) {
+        return Ok(peer);
+    }
+    if room.is_empty() {
+        ctx.note(format!(
+            "a probe sends a chunk, to know when the server has {label} in the room"
+        ));
+        for _ in 0..3 {
+            let mut probe = ctx.connect("probe")?;
+            probe.send(b"probe\n")?;
+            let expected = relayed(&probe, b"probe\n");
+            let seen = peer.wait_for_bytes(&expected, ctx.timeouts().settle())?;
+            probe.close();
+            if seen {
+                break;
+            }
+        }
+    } else {
+        relay(&mut peer, format!("{label} arrives\n").as_bytes(), room)?;
+    }
     Ok(peer)
 }
 
@@ -60,8 +83,8 @@ fn relay(from: &mut Peer, chunk: &[u8], to: &mut [&mut Peer]) -> Expect {
 }
 
 fn two_clients(ctx: &Ctx) -> Expect {
-    let mut ann = arrive(ctx, "ann")?;
-    let mut bob = arrive(ctx, "bob")?;
+    let mut ann = arrive(ctx, "ann", &mut [])?;
+    let mut bob = arrive(ctx, "bob", &mut [&mut ann])?;
     relay(&mut bob, b"hi from bob\n", &mut [&mut ann])?;
     relay(&mut ann, b"hello bob\n", &mut [&mut bob])?;
     ann.expect_silence().advice(NOT_TO_SENDER)?;
@@ -69,9 +92,9 @@ fn two_clients(ctx: &Ctx) -> Expect {
 }
 
 fn three_clients(ctx: &Ctx) -> Expect {
-    let mut ann = arrive(ctx, "ann")?;
-    let mut bob = arrive(ctx, "bob")?;
-    let mut cat = arrive(ctx, "cat")?;
+    let mut ann = arrive(ctx, "ann", &mut [])?;
+    let mut bob = arrive(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = arrive(ctx, "cat", &mut [&mut ann, &mut bob])?;
     relay(&mut cat, b"cat to all\n", &mut [&mut ann, &mut bob])?;
     relay(&mut ann, b"ann to all\n", &mut [&mut bob, &mut cat])?;
     relay(&mut bob, b"bob to all\n", &mut [&mut ann, &mut cat])?;
@@ -85,9 +108,9 @@ fn one_leaves(ctx: &Ctx) -> Expect {
     const ADVICE: &str = "When a client's read returns 0 or fails, remove it from the shared \
         list; and a failed write to one client must not end the sender's thread (ignore or \
         log the error, and go on with the others).";
-    let mut ann = arrive(ctx, "ann")?;
-    let mut bob = arrive(ctx, "bob")?;
-    let mut cat = arrive(ctx, "cat")?;
+    let mut ann = arrive(ctx, "ann", &mut [])?;
+    let mut bob = arrive(ctx, "bob", &mut [&mut ann])?;
+    let mut cat = arrive(ctx, "cat", &mut [&mut ann, &mut bob])?;
     relay(&mut cat, b"cat says bye\n", &mut [&mut ann, &mut bob])?;
     cat.close();
     // Writing to the closed connection fails from the second write on.

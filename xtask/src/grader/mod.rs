@@ -346,18 +346,29 @@ impl Ctx<'_> {
 
     /// Lets the server catch up before the next step: waits (briefly, and
     /// only if the server's log has mentioned such things before) until its
-    /// output shows `needle`, for example a name it has just read. This
-    /// closes a race the protocol cannot: a newcomer gets no reply to its
-    /// name, so nothing tells a client when the server has registered it.
-    /// It never decides pass or fail.
-    pub fn settle(&self, needle: &str) {
-        let Some(server) = self.server else { return };
+    /// output shows `needle`, for example a name it has just read, and then
+    /// until its log stands still for a moment. This closes a race the
+    /// protocol cannot: a newcomer gets no reply to its name (nor a raw
+    /// relay client to its arrival), so nothing tells a client when the
+    /// server has registered it. It never decides pass or fail.
+    ///
+    /// Returns whether the log showed it; if not (a server started
+    /// elsewhere, or one that does not log), scenarios confirm an arrival
+    /// with a probe client instead (see `checks/chat.rs`).
+    pub fn settle(&self, needle: &str) -> bool {
+        let Some(server) = self.server else {
+            return false;
+        };
         if !self.server_logs_names.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
         let deadline = Instant::now() + self.timeouts.settle();
-        if !server.wait_for_output(needle, deadline) {
+        if server.wait_for_output(needle, deadline) {
+            server.wait_for_quiet(self.timeouts.settle_quiet(), deadline);
+            true
+        } else {
             self.server_logs_names.store(false, Ordering::Relaxed);
+            false
         }
     }
 

@@ -164,6 +164,14 @@ impl Peer {
             .any(|(m, seen)| *seen && m == message.as_bytes())
     }
 
+    /// Requires a tolerated message after all: done if it has arrived,
+    /// otherwise it is expected now (and no longer skipped).
+    pub fn expect_tolerated(&mut self, message: &str) -> Expect {
+        let seen = self.saw(message);
+        self.tolerated.retain(|(m, _)| m != message.as_bytes());
+        if seen { Ok(()) } else { self.expect(message) }
+    }
+
     // ----- sending -----
 
     /// Sends `bytes` in one write.
@@ -438,6 +446,71 @@ impl Peer {
         match self.wire {
             Wire::Frames => format!("the frame {}", escape_shortened(message.as_bytes())),
             _ => format!("the line {}", escape_shortened(&self.encode(message))),
+        }
+    }
+
+    /// Waits up to `window` for `message`: `true` if it came, `false` if
+    /// nothing did; anything else (not skipped) is a failure. For syncing
+    /// with the server, where a miss is not yet a fault.
+    pub fn wait_for(&mut self, message: &str, window: Duration) -> Expect<bool> {
+        let expected = format!("{} receives {}", self.label, self.describe(message));
+        let deadline = Instant::now() + window;
+        loop {
+            while let Some(got) = self
+                .take_message()
+                .map_err(|p| Failure::new(p, expected.clone()))?
+            {
+                if got == message.as_bytes() {
+                    if let Some(entry) = self.tolerated.iter_mut().find(|(m, _)| *m == got) {
+                        entry.1 = true;
+                    }
+                    return Ok(true);
+                }
+                if !self.skip(&got) {
+                    return Err(Failure::new(
+                        Problem::Mismatch {
+                            client: self.label.clone(),
+                            waiting: self.waiting_for_message(),
+                            expected: self.describe(message),
+                            got: encode(self.wire, &got),
+                        },
+                        expected,
+                    ));
+                }
+            }
+            match self.fill(deadline) {
+                Ok(_) => {}
+                Err(Stop::Timeout) => return Ok(false),
+                Err(stop) => {
+                    let problem = self.stopped(stop, self.waiting_for_message(), window);
+                    return Err(Failure::new(problem, expected));
+                }
+            }
+        }
+    }
+
+    /// Waits up to `window` for exactly `expected` (raw bytes): `true` if it
+    /// came, `false` if nothing came; other bytes are a failure.
+    pub fn wait_for_bytes(&mut self, expected: &[u8], window: Duration) -> Expect<bool> {
+        let deadline = Instant::now() + window;
+        loop {
+            let have = self.pending.len().min(expected.len());
+            if have == expected.len() && self.pending[..have] == *expected {
+                self.pending.drain(..have);
+                return Ok(true);
+            }
+            match self.fill(deadline) {
+                Ok(_) => {}
+                Err(Stop::Timeout) if self.pending.is_empty() => return Ok(false),
+                // Something else, or part of it: let the usual check say what.
+                Err(Stop::Timeout) => return self.expect_bytes(expected).map(|()| true),
+                Err(stop) => {
+                    let problem = self.stopped(stop, Waiting::Bytes(expected.len()), window);
+                    let description =
+                        format!("{} receives {}", self.label, escape_shortened(expected));
+                    return Err(Failure::new(problem, description));
+                }
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::failure::Problem;
 use super::timeouts::Timeouts;
@@ -23,8 +23,17 @@ const KEPT_LINE_CHARS: usize = 300;
 /// The server's output so far, shared with the threads that drain it.
 #[derive(Default)]
 struct Output {
-    lines: Mutex<VecDeque<Entry>>,
+    lines: Mutex<Lines>,
     changed: Condvar,
+}
+
+#[derive(Default)]
+struct Lines {
+    kept: VecDeque<Entry>,
+    /// How many lines were ever printed (kept or not).
+    count: u64,
+    /// How many of the two pipes have closed.
+    closed: u8,
 }
 
 impl Output {
@@ -33,10 +42,13 @@ impl Output {
             text = text.chars().take(KEPT_LINE_CHARS).collect::<String>() + " ...";
         }
         let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-        if lines.len() == KEPT_LINES {
-            lines.pop_front();
+        if lines.kept.len() == KEPT_LINES {
+            lines.kept.pop_front();
         }
-        lines.push_back(Entry::new(voice, Event::Printed(text)));
+        lines
+            .kept
+            .push_back(Entry::new(voice, Event::Printed(text)));
+        lines.count += 1;
         self.changed.notify_all();
     }
 }
@@ -95,7 +107,7 @@ impl ServerProcess {
             // stdout closed without a line: the process is exiting.
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let status = server.wait_for_exit(timeouts);
-                return Err(server.exited_early(status));
+                return Err(server.exited_early(status, timeouts));
             }
         };
         let Some(addr) = parse_listening_line(&first) else {
@@ -128,7 +140,23 @@ impl ServerProcess {
         }
     }
 
-    fn exited_early(&self, status: Option<ExitStatus>) -> (Problem, Vec<Entry>) {
+    fn exited_early(
+        &self,
+        status: Option<ExitStatus>,
+        timeouts: &Timeouts,
+    ) -> (Problem, Vec<Entry>) {
+        // Read what it said on the way out (stderr may still be in the pipe).
+        let deadline = Instant::now() + timeouts.wait();
+        let mut lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
+        while lines.closed < 2 && Instant::now() < deadline {
+            lines = self
+                .output
+                .changed
+                .wait_timeout(lines, deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(lines);
         let output = self.output();
         let said_in_use = output.iter().any(|entry| match &entry.event {
             Event::Printed(text) => mentions_addr_in_use(text),
@@ -147,7 +175,12 @@ impl ServerProcess {
     /// Everything the server printed so far (the newest lines if it printed a lot).
     pub fn output(&self) -> Vec<Entry> {
         let lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
-        lines.iter().cloned().collect()
+        lines.kept.iter().cloned().collect()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.lock().unwrap_or_else(|e| e.into_inner()).id()
     }
 
     /// The exit status if the process has ended.
@@ -162,7 +195,7 @@ impl ServerProcess {
     pub fn wait_for_output(&self, needle: &str, deadline: Instant) -> bool {
         let mut lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            let found = lines.iter().any(|entry| match &entry.event {
+            let found = lines.kept.iter().any(|entry| match &entry.event {
                 Event::Printed(text) => text.contains(needle),
                 _ => false,
             });
@@ -176,6 +209,31 @@ impl ServerProcess {
                 .wait_timeout(lines, deadline - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+    }
+}
+
+impl ServerProcess {
+    /// Waits until the server has printed nothing for `quiet` (it has
+    /// finished what it was doing, as far as its log tells), at most until
+    /// `deadline`.
+    pub fn wait_for_quiet(&self, quiet: Duration, deadline: Instant) {
+        let mut lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let before = lines.count;
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            lines = self
+                .output
+                .changed
+                .wait_timeout(lines, quiet.min(deadline - now))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            if lines.count == before && Instant::now() >= now + quiet {
+                return;
+            }
         }
     }
 }
@@ -212,6 +270,9 @@ fn drain(
                 let _ = tx.send(line);
             }
         }
+        let mut lines = output.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.closed += 1;
+        output.changed.notify_all();
     });
 }
 

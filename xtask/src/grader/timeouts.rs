@@ -50,6 +50,12 @@ impl Timeouts {
         self.wait / 3
     }
 
+    /// How long the server's log must stay still for the grader to take it
+    /// that the server has caught up (see `Ctx::settle`).
+    pub fn settle_quiet(&self) -> Duration {
+        self.wait / 120
+    }
+
     /// The pause between the pieces of a message sent in pieces, so that the
     /// server's reads are likely to see them separately. Part of the stimulus,
     /// not a way to wait for the server.
