@@ -1,0 +1,892 @@
+//! Step 7 survives hostile clients, faults and load as step 6 does, now
+//! with frames (PROTOCOL.md "Step 7", the hardening issue): one test per
+//! case, with real sockets. New here: headers that lie about the length,
+//! and connections that end in the middle of a frame.
+//!
+//! Figures that only the kernel knows (memory, threads, file descriptors)
+//! are read from `/proc` on Linux; elsewhere those tests skip the figure, or
+//! are not compiled when the figure is the whole point.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use testkit::{Client, Server, proc, wait_until};
+
+const BIN: &str = env!("CARGO_BIN_EXE_step7-length-prefix");
+
+const QUIET: Duration = Duration::from_millis(300);
+
+/// One frame's bytes: the payload's length in 4 big-endian bytes, then it.
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = u32::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// Connects and sends `name` as the first frame.
+fn join(server: &Server, name: &str) -> Client {
+    let mut client = server.connect();
+    client.send_frame(name.as_bytes());
+    client
+}
+
+/// Reads one frame, as text.
+fn read_text(client: &mut Client) -> String {
+    String::from_utf8(client.read_frame()).expect("UTF-8 from the server")
+}
+
+/// Joins every name in turn; each is known to be in the room once the
+/// server logs it (the first) or everyone already there reads its notice.
+fn room(server: &Server, names: &[&str]) -> Vec<Client> {
+    let mut clients: Vec<Client> = Vec::new();
+    for name in names {
+        let newcomer = join(server, name);
+        if clients.is_empty() {
+            server.wait_for_output(&format!(" joined as {name} ("));
+        }
+        for client in &mut clients {
+            client.expect_frame(&format!("SERVER: {name} has joined the chat."));
+        }
+        clients.push(newcomer);
+    }
+    clients
+}
+
+/// Resident memory of the server now and at its peak, in KiB (Linux).
+fn memory(server: &Server) -> Option<(u64, u64)> {
+    let pid = server.pid();
+    Some((
+        proc::status_kib(pid, "VmRSS")?,
+        proc::status_kib(pid, "VmHWM")?,
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// The limits
+
+#[test]
+fn help_lists_every_limit_with_its_default() {
+    let mut expected = predicate::str::contains("65433").boxed();
+    for (flag, default) in [
+        ("--max-frame", "[default: 65536]"),
+        ("--name-timeout", "[default: 30]"),
+        ("--max-clients", "[default: 1024]"),
+        ("--queue-messages", "[default: 1024]"),
+        ("--queue-bytes", "[default: 1048576]"),
+        ("--write-timeout", "[default: 10]"),
+    ] {
+        expected = expected
+            .and(predicate::str::contains(flag))
+            .and(predicate::str::contains(default))
+            .boxed();
+    }
+    Command::new(BIN)
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(expected);
+}
+
+#[test]
+fn limits_that_make_no_sense_are_refused_at_start() {
+    for args in [
+        &["--name-timeout", "0"][..],
+        &["--max-clients", "0"],
+        &["--max-frame", "4096", "--queue-bytes", "5000"],
+        // A relayed message may be 3 times its frame (U+FFFD for each
+        // control byte): twice 64 KiB is not enough room for two of them.
+        &["--max-frame", "65536", "--queue-bytes", "262144"],
+        &["--max-frame", "0"],
+        &["--max-frame", "4294967295"],
+    ] {
+        Command::new(BIN)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .failure()
+            .stderr(predicate::str::is_empty().not());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dead clients
+
+#[test]
+fn a_reset_client_leaves_once_and_the_others_go_on() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "bob", "carol"]);
+    let carol = clients.pop().unwrap();
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    // A laptop closed mid-chat: no goodbye, no FIN, a TCP reset.
+    carol.reset();
+    alice.expect_frame("SERVER: carol has left the chat.");
+    bob.expect_frame("SERVER: carol has left the chat.");
+
+    alice.send_frame(b"still there?");
+    bob.expect_frame("alice: still there?");
+    bob.send_frame(b"yes");
+    alice.expect_frame("bob: yes");
+    // Exactly one notice: nothing more arrives.
+    alice.expect_silence(QUIET);
+    bob.expect_silence(QUIET);
+}
+
+#[test]
+fn a_client_reset_while_messages_are_queued_for_it_leaves_once() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "bob", "carol"]);
+    let carol = clients.pop().unwrap();
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    // Bob talks while Carol vanishes: writes to her hit the reset (broken
+    // pipe or reset) while her reader sees it too. Two threads notice; the
+    // room announces it once.
+    let burst: Vec<u8> = (0..200)
+        .flat_map(|i| frame(format!("message {i}").as_bytes()))
+        .collect();
+    bob.send(&burst);
+    carol.reset();
+    bob.send(&burst);
+    let mut notices = 0;
+    let mut messages = 0;
+    while messages < 400 || notices == 0 {
+        match read_text(alice).as_str() {
+            "SERVER: carol has left the chat." => notices += 1,
+            line => {
+                assert_eq!(line, format!("bob: message {}", messages % 200));
+                messages += 1;
+            }
+        }
+    }
+    alice.expect_silence(QUIET);
+    assert_eq!(notices, 1);
+}
+
+/// The main case: one client stops reading while the others send 20 MB.
+#[test]
+fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
+    const PER_SENDER: usize = 10_000;
+    const LINE: usize = 1000;
+    // Senders stay at most this many lines ahead of the healthy readers, as
+    // people in a chat do. Without it, a test reader starved of CPU on a
+    // busy machine could fall 1 MiB behind and be dropped as stalled: right
+    // of the server, but not what this test is about.
+    const WINDOW: usize = 200;
+    const SENDERS: [&str; 2] = ["s1", "s2"];
+    let server = Server::start(BIN, &[]);
+    let clients = room(&server, &["s1", "s2", "listener", "stalled"]);
+    let [s1, s2, listener, stalled]: [Client; 4] = clients.try_into().ok().unwrap();
+    let before = memory(&server);
+
+    // The line number `i` of `sender`, padded to LINE bytes.
+    let line = |sender: &str, i: usize| {
+        let text = format!("{sender} {i:06} ");
+        format!("{text}{}", "x".repeat(LINE - text.len()))
+    };
+    // progress[reader][sender]: how many lines that reader got from that
+    // sender. Readers 0 and 1 are the senders themselves, 2 the listener.
+    let progress: Arc<[[AtomicUsize; 2]; 3]> = Arc::default();
+
+    // Reads until every line of `hears` (sender indices) and the stalled
+    // client's leave notice have arrived, checking each sender's order;
+    // returns the client and how many leave notices it got.
+    let receive = {
+        let progress = Arc::clone(&progress);
+        move |reader: usize, mut client: Client, hears: Vec<usize>| {
+            let mut notices = 0;
+            let count = |s: usize| progress[reader][s].load(Ordering::SeqCst);
+            while notices == 0 || hears.iter().any(|&s| count(s) < PER_SENDER) {
+                let got = read_text(&mut client);
+                if got == "SERVER: stalled has left the chat." {
+                    notices += 1;
+                    continue;
+                }
+                let (from, text) = got.split_once(": ").expect("NAME: TEXT");
+                let sender = SENDERS.iter().position(|s| *s == from).expect("a sender");
+                assert!(hears.contains(&sender), "{from} heard itself");
+                assert_eq!(text, line(from, count(sender)), "out of order from {from}");
+                progress[reader][sender].fetch_add(1, Ordering::SeqCst);
+            }
+            // Kept open until everyone is done: a client that leaves early
+            // would be one more leave notice for the others.
+            (client, notices)
+        }
+    };
+    let send = |sender: usize, client: &Client| {
+        let mut stream = client.stream().try_clone().expect("clone");
+        let progress = Arc::clone(&progress);
+        thread::spawn(move || {
+            let behind = |sent: usize| {
+                (0..3).any(|reader| {
+                    reader != sender
+                        && progress[reader][sender].load(Ordering::SeqCst) + WINDOW < sent
+                })
+            };
+            for first in (0..PER_SENDER).step_by(50) {
+                wait_until("the readers catch up", || !behind(first));
+                let bytes: Vec<u8> = (first..first + 50)
+                    .flat_map(|i| frame(line(SENDERS[sender], i).as_bytes()))
+                    .collect();
+                stream.write_all(&bytes).expect("send");
+            }
+        })
+    };
+    // Each sender also reads (the other sender's messages): a sender that
+    // did not would be a stalled client too.
+    let senders = [send(0, &s1), send(1, &s2)];
+    let readers = [
+        thread::spawn({
+            let receive = receive.clone();
+            move || receive(0, s1, vec![1])
+        }),
+        thread::spawn({
+            let receive = receive.clone();
+            move || receive(1, s2, vec![0])
+        }),
+        thread::spawn(move || receive(2, listener, vec![0, 1])),
+    ];
+    for sender in senders {
+        sender.join().expect("sender");
+    }
+    let mut done = Vec::new();
+    for reader in readers {
+        let (client, notices) = reader.join().expect("reader");
+        assert_eq!(notices, 1, "one leave notice each");
+        done.push(client);
+    }
+    for client in &mut done {
+        client.expect_silence(QUIET);
+    }
+    server.wait_for_output("stalled dropped: too slow, its queue is full");
+    drop(stalled);
+
+    if let (Some((rss_before, _)), Some((rss_after, peak))) = (before, memory(&server)) {
+        eprintln!(
+            "stalled client, 20 MB sent: VmRSS {rss_before} KiB before, {rss_after} KiB after, VmHWM {peak} KiB"
+        );
+        // The stalled client's queue is bounded (1 MiB by default); without
+        // a bound it would have grown by most of the 10+ MB it missed.
+        assert!(
+            peak < rss_before + 8 * 1024,
+            "server memory grew to {peak} KiB"
+        );
+    }
+}
+
+#[test]
+fn a_client_whose_writes_time_out_is_dropped() {
+    // A queue far too big to fill: only the write timeout can catch it.
+    let server = Server::start(
+        BIN,
+        &[
+            "--write-timeout",
+            "1",
+            "--queue-bytes",
+            "268435456",
+            "--queue-messages",
+            "10000",
+        ],
+    );
+    let clients = room(&server, &["alice", "bob", "stalled"]);
+    let [mut alice, bob, stalled]: [Client; 3] = clients.try_into().ok().unwrap();
+    const MESSAGES: usize = 2000;
+    let reader = thread::spawn(move || {
+        let mut bob = bob;
+        for i in 0..MESSAGES {
+            assert_eq!(
+                read_text(&mut bob),
+                format!("alice: {i:04} {}", "y".repeat(4000))
+            );
+        }
+        bob.expect_frame("SERVER: stalled has left the chat.");
+        bob.expect_silence(QUIET);
+    });
+    // 8 MB: more than the kernel buffers between server and `stalled`.
+    for i in 0..MESSAGES {
+        alice.send_frame(format!("{i:04} {}", "y".repeat(4000)).as_bytes());
+    }
+    server.wait_for_output("stalled left: stopped reading (write timed out)");
+    reader.join().expect("bob got everything, then one notice");
+    alice.expect_frame("SERVER: stalled has left the chat.");
+    drop(stalled);
+}
+
+// ---------------------------------------------------------------------------
+// Too much, or the wrong kind of, input
+
+#[test]
+fn a_frame_over_the_limit_gets_an_error_and_a_disconnect() {
+    let server = Server::start(BIN, &["--max-frame", "100"]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    // Exactly the limit is fine.
+    alice.send_frame("a".repeat(100).as_bytes());
+    bob.expect_frame(&format!("alice: {}", "a".repeat(100)));
+    // One byte more is not, and the header alone is enough to tell: the
+    // payload is never sent.
+    alice.send(&101u32.to_be_bytes());
+    alice.expect_frame("SERVER: frame too long (the limit is 100 bytes); closing the connection");
+    alice.expect_closed();
+    bob.expect_frame("SERVER: alice has left the chat.");
+    bob.expect_silence(QUIET);
+}
+
+/// Headers that claim just over the limit, 2 GiB and 4 GiB: each gets the
+/// error frame and a close at once, the others hear one leave notice, and
+/// the server's memory does not move (nothing of the claimed size is ever
+/// allocated, and nothing waits for a payload that will not come).
+#[test]
+fn lying_headers_are_refused_at_once_without_allocating() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice"]);
+    let alice = &mut clients[0];
+    let before = memory(&server);
+    for (i, claimed) in [64 * 1024 + 1, 0x8000_0000u32, 0xFFFF_FFFF]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("liar{i}");
+        let mut liar = join(&server, &name);
+        alice.expect_frame(&format!("SERVER: {name} has joined the chat."));
+        let mut bytes = claimed.to_be_bytes().to_vec();
+        bytes.extend_from_slice(b"and a few bytes of payload");
+        liar.send(&bytes);
+        liar.expect_frame(
+            "SERVER: frame too long (the limit is 65536 bytes); closing the connection",
+        );
+        liar.expect_closed();
+        alice.expect_frame(&format!("SERVER: {name} has left the chat."));
+        server.wait_for_output(&format!("{name} left: announced a frame over 65536 bytes"));
+    }
+    alice.expect_silence(QUIET);
+    if let (Some((rss_before, _)), Some((rss_after, peak))) = (before, memory(&server)) {
+        eprintln!(
+            "headers claiming 64 KiB + 1, 2 GiB, 4 GiB: VmRSS {rss_before} KiB before, {rss_after} KiB after, VmHWM {peak} KiB"
+        );
+        assert!(
+            peak < rss_before + 4 * 1024,
+            "server memory grew to {peak} KiB"
+        );
+    }
+}
+
+#[test]
+fn sixty_four_mib_behind_a_4_gib_header_leave_memory_flat() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "flood"]);
+    let flood = clients.pop().unwrap();
+    let alice = &mut clients[0];
+    let before = memory(&server);
+
+    let mut stream = flood.stream().try_clone().expect("clone");
+    let sender = thread::spawn(move || {
+        let mut sent = 0usize;
+        // A header claiming 4 GiB, then a payload that keeps coming. The
+        // server refuses the header and closes: our writes then fail,
+        // which is the point.
+        if stream.write_all(&u32::MAX.to_be_bytes()).is_err() {
+            return sent;
+        }
+        let chunk = vec![b'z'; 64 * 1024];
+        while sent < 64 << 20 && stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let mut flood = flood;
+    flood.expect_frame("SERVER: frame too long (the limit is 65536 bytes); closing the connection");
+    flood.expect_closed();
+    alice.expect_frame("SERVER: flood has left the chat.");
+    let sent = sender.join().expect("sender");
+
+    if let (Some((rss_before, _)), Some((rss_after, peak))) = (before, memory(&server)) {
+        eprintln!(
+            "4 GiB header then up to 64 MiB ({sent} bytes written before the close): VmRSS {rss_before} KiB before, {rss_after} KiB after, VmHWM {peak} KiB"
+        );
+        assert!(
+            peak < rss_before + 4 * 1024,
+            "server memory grew to {peak} KiB"
+        );
+    }
+    // The room is fine.
+    let mut bob = join(&server, "bob");
+    alice.expect_frame("SERVER: bob has joined the chat.");
+    bob.send_frame(b"hi");
+    alice.expect_frame("bob: hi");
+}
+
+/// Frames at the limit that arrive slowly, from many clients at once, cost
+/// at most one frame each: the buffer holds one unfinished frame, never
+/// more.
+#[test]
+fn unfinished_frames_at_the_limit_cost_at_most_a_frame_each() {
+    // Each also hears the others' 64 KiB without reading: with 10, that
+    // stays well inside its 1 MiB queue.
+    const CLIENTS: usize = 10;
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice"]);
+    let alice = &mut clients[0];
+    let before = memory(&server);
+    // Each announces 64 KiB and sends all of it but the last byte.
+    let mut slow: Vec<Client> = (0..CLIENTS)
+        .map(|i| {
+            let name = format!("slow{i}");
+            let mut client = join(&server, &name);
+            alice.expect_frame(&format!("SERVER: {name} has joined the chat."));
+            let mut bytes = frame(&vec![b'x'; 64 * 1024]);
+            bytes.pop();
+            client.send(&bytes);
+            client
+        })
+        .collect();
+    // Then the last bytes: each frame is whole, and delivered whole.
+    for client in &mut slow {
+        client.send(b"!");
+    }
+    let expected = |i: usize| format!("slow{i}: {}!", "x".repeat(64 * 1024 - 1));
+    let mut heard: Vec<String> = (0..CLIENTS).map(|_| read_text(alice)).collect();
+    heard.sort();
+    let mut wanted: Vec<String> = (0..CLIENTS).map(expected).collect();
+    wanted.sort();
+    let short = |texts: &[String]| -> Vec<String> {
+        texts
+            .iter()
+            .map(|t| format!("{}... ({} bytes)", &t[..t.len().min(20)], t.len()))
+            .collect()
+    };
+    assert!(
+        heard == wanted,
+        "each slow client's 64 KiB should arrive whole: {:?}",
+        short(&heard)
+    );
+    if let (Some((rss_before, _)), Some((rss_after, peak))) = (before, memory(&server)) {
+        eprintln!(
+            "{CLIENTS} unfinished 64 KiB frames: VmRSS {rss_before} KiB before, {rss_after} KiB after, VmHWM {peak} KiB"
+        );
+        // 10 buffers of 64 KiB (up to twice that while a Vec grows), and
+        // the copies queued for the others: a few MiB in all.
+        assert!(
+            peak < rss_before + 16 * 1024,
+            "server memory grew to {peak} KiB"
+        );
+    }
+}
+
+/// A laptop lid closed in the middle of a frame: the connection ends after
+/// half a header, or after a header and half its payload, or with a reset
+/// mid-payload. Nothing partial is delivered; each leaves exactly once.
+#[test]
+fn a_connection_that_ends_mid_frame_delivers_nothing_and_leaves_once() {
+    let server = Server::start(BIN, &[]);
+    let names = ["alice", "mid_header", "mid_body", "reset_mid_body"];
+    let mut clients = room(&server, &names);
+    let reset_mid_body = clients.pop().unwrap();
+    let mid_body = clients.pop().unwrap();
+    let mid_header = clients.pop().unwrap();
+    let alice = &mut clients[0];
+
+    let mut cut_header = mid_header;
+    cut_header.send(&[0, 0]);
+    cut_header.shutdown_write();
+    alice.expect_frame("SERVER: mid_header has left the chat.");
+
+    let mut cut_body = mid_body;
+    cut_body.send(&frame(b"this payload is cut short")[..12]);
+    drop(cut_body);
+    alice.expect_frame("SERVER: mid_body has left the chat.");
+
+    let mut reset = reset_mid_body;
+    reset.send(&frame(b"and this one ends in a reset")[..10]);
+    reset.reset();
+    alice.expect_frame("SERVER: reset_mid_body has left the chat.");
+
+    alice.expect_silence(QUIET);
+    let log = server.output();
+    assert!(!log.contains("mid_header: "), "{log}");
+    assert!(!log.contains("mid_body: "), "{log}");
+}
+
+#[test]
+fn control_characters_never_reach_another_client() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    // Clear screen, bell, NUL, DEL, a C1 CSI, a bare CR that would let the
+    // text overwrite the line, and a tab, which is allowed.
+    alice.send_frame("a\x1b[2Jb\x07c\0d\x7fe\u{9b}31mf\rg\th".as_bytes());
+    let got = read_text(bob);
+    assert_eq!(
+        got,
+        "alice: a\u{fffd}[2Jb\u{fffd}c\u{fffd}d\u{fffd}e\u{fffd}31mf\u{fffd}g\th"
+    );
+    assert!(
+        !got.chars().any(|c| c.is_control() && c != '\t'),
+        "raw control characters in {got:?}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_replaced_not_passed_on() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    alice.send_frame(b"caf\xc3 \xff\xfe ok");
+    // Read raw bytes: they must be valid UTF-8, with U+FFFD in place, and
+    // the header must count the bytes of the replacements.
+    let got = bob.read_frame();
+    assert_eq!(
+        String::from_utf8(got).expect("valid UTF-8"),
+        "alice: caf\u{fffd} \u{fffd}\u{fffd} ok"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+/// `name` (raw bytes, one frame) is refused with `error`; Alice, in
+/// the room, hears nothing; the same connection may then pick a good name.
+fn assert_refused(name: &[u8], error: &str) {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice"]);
+    let alice = &mut clients[0];
+    let mut newcomer = server.connect();
+    newcomer.send_frame(name);
+    newcomer.expect_frame(error);
+    alice.expect_silence(QUIET);
+    newcomer.send_frame(b"second_try");
+    alice.expect_frame("SERVER: second_try has joined the chat.");
+    newcomer.send_frame(b"hello");
+    alice.expect_frame("second_try: hello");
+}
+
+#[test]
+fn an_empty_name_is_refused() {
+    assert_refused(b"   ", "SERVER: a name cannot be empty");
+    assert_refused(b" \t \r", "SERVER: a name cannot be empty");
+}
+
+#[test]
+fn a_name_with_whitespace_inside_is_refused() {
+    assert_refused(b"al ice", "SERVER: a name cannot contain spaces");
+}
+
+#[test]
+fn a_name_over_32_characters_is_refused() {
+    assert_refused(
+        "x".repeat(33).as_bytes(),
+        "SERVER: a name has at most 32 characters",
+    );
+    assert_refused(
+        "é".repeat(33).as_bytes(),
+        "SERVER: a name has at most 32 characters",
+    );
+}
+
+#[test]
+fn a_name_with_control_characters_is_refused() {
+    assert_refused(
+        b"al\x1b[31mice",
+        "SERVER: a name cannot contain control characters",
+    );
+    assert_refused(
+        b"al\0ice",
+        "SERVER: a name cannot contain control characters",
+    );
+    assert_refused(
+        b"al\tice",
+        "SERVER: a name cannot contain control characters",
+    );
+    // A frame may hold a newline; a name may not.
+    assert_refused(
+        b"al\nice",
+        "SERVER: a name cannot contain control characters",
+    );
+}
+
+#[test]
+fn a_name_with_invalid_utf8_is_refused() {
+    assert_refused(b"al\xffice", "SERVER: a name must be valid UTF-8");
+}
+
+#[test]
+fn server_is_reserved_in_any_case() {
+    for name in ["SERVER", "server", "SeRvEr"] {
+        assert_refused(name.as_bytes(), "SERVER: the name SERVER is reserved");
+    }
+}
+
+#[test]
+fn a_name_like_a_command_is_refused() {
+    assert_refused(b"/who", "SERVER: a name cannot start with /");
+}
+
+#[test]
+fn a_taken_name_is_refused_in_any_case() {
+    assert_refused(b"alice", "SERVER: the name alice is taken");
+    assert_refused(b"ALICE", "SERVER: the name ALICE is taken");
+}
+
+#[test]
+fn exactly_32_characters_and_non_ascii_letters_are_fine() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice"]);
+    let alice = &mut clients[0];
+    let mut present = Vec::new();
+    for name in [
+        "x".repeat(32),
+        "é".repeat(32),
+        "Zoë".into(),
+        "Łukasz".into(),
+        "小明".into(),
+    ] {
+        let mut client = join(&server, &name);
+        alice.expect_frame(&format!("SERVER: {name} has joined the chat."));
+        client.send_frame(b"hi");
+        alice.expect_frame(&format!("{name}: hi"));
+        present.push(client);
+    }
+}
+
+#[test]
+fn slash_name_is_validated_too() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    for (command, error) in [
+        ("/name server", "SERVER: the name SERVER is reserved"),
+        ("/name al ice", "SERVER: a name cannot contain spaces"),
+        (
+            "/name a\x1bb",
+            "SERVER: a name cannot contain control characters",
+        ),
+        ("/name BOB", "SERVER: the name BOB is taken"),
+        ("/name", "SERVER: usage: /name NEW"),
+    ] {
+        alice.send_frame(command.as_bytes());
+        alice.expect_frame(error);
+    }
+    bob.expect_silence(QUIET);
+    alice.send_frame(b"/name ALICE");
+    alice.expect_frame("SERVER: alice is now ALICE");
+    bob.expect_frame("SERVER: alice is now ALICE");
+}
+
+// ---------------------------------------------------------------------------
+// Idle and too many connections
+
+#[test]
+fn a_connection_that_never_names_itself_is_closed() {
+    let server = Server::start(BIN, &["--name-timeout", "1"]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let pid = server.pid();
+    let baseline = proc::threads(pid);
+
+    let mut silent = server.connect();
+    // Refused names do not buy more time: the deadline is fixed.
+    let mut stubborn = server.connect();
+    stubborn.send_frame(b"SERVER");
+    stubborn.expect_frame("SERVER: the name SERVER is reserved");
+    for client in [&mut silent, &mut stubborn] {
+        client.expect_frame("SERVER: no name after 1 s; closing the connection");
+        client.expect_closed();
+    }
+    if let Some(baseline) = baseline {
+        wait_until("the idle connections' threads are gone", || {
+            proc::threads(pid) == Some(baseline)
+        });
+        eprintln!("threads with two named clients: {baseline}, again after the idle ones left");
+    }
+    // Named clients may stay silent as long as they like.
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    alice.send_frame(b"still here");
+    bob.expect_frame("alice: still here");
+    alice.expect_silence(QUIET);
+}
+
+#[test]
+fn one_client_over_max_clients_is_told_the_server_is_full() {
+    let server = Server::start(BIN, &["--max-clients", "2"]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let mut third = server.connect();
+    third.expect_frame("SERVER: server is full");
+    third.expect_closed();
+    server.wait_for_output("server is full (2 clients)");
+
+    // A place frees up when someone leaves.
+    let bob = clients.pop().unwrap();
+    let bob_address = bob.stream().local_addr().expect("address");
+    drop(bob);
+    let alice = &mut clients[0];
+    alice.expect_frame("SERVER: bob has left the chat.");
+    server.wait_for_output(&format!("disconnected: {bob_address}"));
+    let mut carol = join(&server, "carol");
+    alice.expect_frame("SERVER: carol has joined the chat.");
+    carol.send_frame(b"made it");
+    alice.expect_frame("carol: made it");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn running_out_of_file_descriptors_is_survived() {
+    // 32 descriptors: stdin/out/err, the listener, and room for a few
+    // dozen clients. The shell sets the limit, then becomes the server.
+    let mut command = std::process::Command::new("sh");
+    command.args([
+        "-c",
+        r#"ulimit -n 32 && exec "$0" --host 127.0.0.1 --port 0"#,
+        BIN,
+    ]);
+    let server = Server::start_command(command);
+    // More connections than descriptors: the kernel completes them all (the
+    // backlog), the server cannot accept them all.
+    let crowd: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(server.addr).expect("connect"))
+        .collect();
+    server.wait_for_output("accept failed: Too many open files");
+    // Everyone leaves: descriptors are free again, and new clients get in.
+    drop(crowd);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    alice.send_frame(b"we survived");
+    bob.expect_frame("alice: we survived");
+    // While out of descriptors, the server waited between attempts instead
+    // of spinning, and said so once, not once per attempt.
+    let output = server.output();
+    assert_eq!(output.matches("accept failed").count(), 1, "{output}");
+    assert!(output.contains("accepting again after"), "{output}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn five_thousand_connections_leave_no_trace() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice"]);
+    let alice = &mut clients[0];
+    let pid = server.pid();
+    let (fds, threads) = (proc::open_fds(pid).unwrap(), proc::threads(pid).unwrap());
+
+    for i in 0..5_000 {
+        let mut stream = TcpStream::connect(server.addr).expect("connect");
+        match i % 100 {
+            // Most come and go without a word...
+            0..=95 => {}
+            // ...some claim 4 GiB, some send half a frame, some vanish
+            // with a reset...
+            96 => stream.write_all(b"\xff\xff\xff\xff").expect("send"),
+            97 => stream.write_all(b"\0\0\0\x10half a na").expect("send"),
+            98 => testkit::reset_connection(stream),
+            // ...and some join, talk and leave in one write.
+            _ => {
+                let name = format!("churn{i}");
+                let mut bytes = frame(name.as_bytes());
+                bytes.extend(frame(format!("bye from {name}").as_bytes()));
+                bytes.extend(frame(b"bye"));
+                stream.write_all(&bytes).expect("send");
+                alice.expect_frame(&format!("SERVER: {name} has joined the chat."));
+                alice.expect_frame(&format!("{name}: bye from {name}"));
+                alice.expect_frame(&format!("SERVER: {name} has left the chat."));
+            }
+        }
+    }
+    wait_until(
+        "descriptors and threads are back to where they were",
+        || proc::open_fds(pid) == Some(fds) && proc::threads(pid) == Some(threads),
+    );
+    eprintln!("after 5,000 connections: {fds} descriptors, {threads} threads, as before");
+    alice.expect_silence(QUIET);
+}
+
+// ---------------------------------------------------------------------------
+// Order
+
+#[test]
+fn every_sender_is_heard_in_order_exactly_once() {
+    const EACH: usize = 300;
+    let server = Server::start(BIN, &[]);
+    let names = ["alice", "bob", "carol", "dave"];
+    let clients = room(&server, &names);
+    // Everyone sends at once (each in one write, small enough to fit in the
+    // socket buffers) while everyone reads.
+    let threads: Vec<_> = clients
+        .into_iter()
+        .zip(names)
+        .map(|(mut client, me)| {
+            thread::spawn(move || {
+                let burst: Vec<u8> = (0..EACH)
+                    .flat_map(|i| frame(format!("{me} {i}").as_bytes()))
+                    .collect();
+                client.send(&burst);
+                let others: Vec<&str> = names.into_iter().filter(|n| *n != me).collect();
+                let mut next = vec![0; others.len()];
+                // And a newcomer joins and leaves in the middle of it.
+                let mut erin = Vec::new();
+                while next.iter().any(|&n| n < EACH)
+                    || erin.last().is_none_or(|l: &String| !l.contains("left"))
+                {
+                    let line = read_text(&mut client);
+                    if line.starts_with("SERVER: erin") || line.starts_with("erin: ") {
+                        erin.push(line);
+                        continue;
+                    }
+                    let (from, text) = line.split_once(": ").expect("NAME: TEXT");
+                    let k = others.iter().position(|o| *o == from).expect("a sender");
+                    assert_eq!(
+                        text,
+                        format!("{from} {}", next[k]),
+                        "{me} got it out of order"
+                    );
+                    next[k] += 1;
+                }
+                (client, erin)
+            })
+        })
+        .collect();
+    // Erin's name, her messages and her goodbye in one write: the join
+    // notice must come before her first message, the leave notice after
+    // her last, at everyone.
+    let mut erin = server.connect();
+    let mut erins = frame(b"erin");
+    for i in 0..50 {
+        erins.extend(frame(format!("erin says {i}").as_bytes()));
+    }
+    erins.extend(frame(b"bye"));
+    erin.send(&erins);
+    // Until her goodbye, Erin hears the others like everyone; then DONE.
+    while read_text(&mut erin) != "DONE" {}
+    erin.expect_closed();
+    let mut expected = vec!["SERVER: erin has joined the chat.".to_string()];
+    expected.extend((0..50).map(|i| format!("erin: erin says {i}")));
+    expected.push("SERVER: erin has left the chat.".to_string());
+    let mut done = Vec::new();
+    for thread in threads {
+        let (client, heard_of_erin) = thread.join().expect("a reader");
+        assert_eq!(heard_of_erin, expected);
+        done.push(client);
+    }
+    // Nothing twice: nothing more arrives.
+    for client in &mut done {
+        client.expect_silence(QUIET);
+    }
+}
