@@ -510,8 +510,13 @@ fn every_path_written_in_code_exists() {
                 continue;
             }
             // From the document's folder (`src/main.rs` in an exercise) or
-            // from the repository root (`session2/PROTOCOL.md`).
-            if !doc.dir().join(path).exists() && !root().join(path).exists() {
+            // from the repository root (`session2/PROTOCOL.md`); a bare file
+            // name (`room.rs`, once its folder was given) anywhere below the
+            // document's folder.
+            let found = doc.dir().join(path).exists()
+                || root().join(path).exists()
+                || (!path.contains('/') && exists_below(&doc.dir(), path, 3));
+            if !found {
                 problems.push(format!(
                     "{}: `{}`: no such file or directory",
                     doc.at(snippet.line),
@@ -521,6 +526,26 @@ fn every_path_written_in_code_exists() {
         }
     }
     report("paths that do not exist", problems);
+}
+
+/// Whether a file called `name` is in `dir` or its subfolders, `depth`
+/// levels down at most (build output and hidden folders skipped).
+fn exists_below(dir: &Path, name: &str, depth: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name == name {
+            return true;
+        }
+        let skip = file_name == "target" || file_name.starts_with('.');
+        depth > 0
+            && !skip
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+            && exists_below(&entry.path(), name, depth - 1)
+    })
 }
 
 #[test]
