@@ -1,0 +1,351 @@
+//! One connection, from accept to goodbye.
+//!
+//! Each client has two threads:
+//!
+//! * its **reader** (this module): reads bytes, cuts them into frames, waits
+//!   for a valid name, runs commands, and queues messages for the others;
+//! * its **writer** ([`outbox::Writer::run`]): the only thread that ever
+//!   writes to this socket.
+//!
+//! A client ends in one of a few ways (see [`End`]): it says goodbye, closes,
+//! dies (reset, broken pipe), sends a frame that is too long, never names
+//! itself, or stops reading until its queue overflows. Every way goes
+//! through [`Room::leave`], which announces the departure exactly once.
+
+use std::io::{self, ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use classroom::log;
+
+use crate::frames::FrameBuffer;
+use crate::names::{self, sanitize};
+use crate::outbox::{self, Message, Outbox, Writer};
+use crate::room::{ClientId, Room};
+
+/// The limits every connection runs under (from the command line).
+pub struct Limits {
+    /// Longest frame payload, in bytes.
+    pub max_frame: usize,
+    /// How long a new connection may take to send a valid name.
+    pub name_timeout: Duration,
+    /// How long one write may block before the client counts as dead.
+    pub write_timeout: Duration,
+    /// Bounds of each client's outbound queue.
+    pub queue_messages: usize,
+    pub queue_bytes: usize,
+    /// Stack size of each client thread.
+    pub stack_size: usize,
+}
+
+/// How the reader's loop ended.
+enum End {
+    /// The client closed the connection (end of file).
+    Closed,
+    /// `EXIT`, `bye` or `/quit`.
+    Quit,
+    /// A frame header claiming over `max_frame` bytes.
+    TooLong,
+    /// No valid name before `name_timeout`.
+    NameTimeout,
+    /// Its queue was full, so the room (or its own reply) dropped it.
+    Dropped,
+    /// Reading failed: a reset, usually.
+    Failed(io::Error),
+}
+
+/// Serves one client until it is gone; returns why it ended, for the log.
+pub fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: ClientId,
+    room: &Arc<Room>,
+    limits: &Limits,
+) -> String {
+    // A client that stops reading makes writes block once the kernel's
+    // buffers are full. The timeout turns "blocked forever" into an error.
+    // And Nagle's algorithm off: it holds back a small write until the
+    // previous one is acknowledged, to merge them, which can cost a chat
+    // message tens of milliseconds. Our writer merges what is queued itself.
+    let setup = stream
+        .set_write_timeout(Some(limits.write_timeout))
+        .and_then(|()| stream.set_nodelay(true));
+    if let Err(e) = setup {
+        return format!("cannot set up its socket: {e}");
+    }
+    // One socket, shared by the two threads: `&TcpStream` can read and
+    // write, so there is no need for `try_clone` (which would cost a second
+    // file descriptor per client).
+    let stream = Arc::new(stream);
+    let (outbox, writer) = outbox::new(
+        Arc::clone(&stream),
+        limits.queue_messages,
+        limits.queue_bytes,
+    );
+    if let Err(e) = spawn_writer(writer, id, room, &stream, limits.stack_size) {
+        return format!("cannot start its writer thread: {e}");
+    }
+    // If anything below panics, this guard still takes the client out of
+    // the room as the thread unwinds: the others get a leave notice and the
+    // server goes on. On a normal end it finds nothing left to do.
+    let _departure = room.departure(id);
+
+    let mut connection = Connection {
+        peer,
+        id,
+        room,
+        outbox,
+        limits,
+        stream: &stream,
+        name: None,
+        scratch: String::new(),
+    };
+    let (last_word, reason) = match connection.run() {
+        End::Closed => (None, "closed the connection".to_string()),
+        End::Quit => (Some("DONE".to_string()), "said goodbye".to_string()),
+        End::TooLong => (
+            Some(format!(
+                "SERVER: frame too long (the limit is {} bytes); closing the connection",
+                limits.max_frame
+            )),
+            format!("announced a frame over {} bytes", limits.max_frame),
+        ),
+        End::NameTimeout => (
+            Some(format!(
+                "SERVER: no name after {} s; closing the connection",
+                limits.name_timeout.as_secs()
+            )),
+            "sent no valid name in time".to_string(),
+        ),
+        End::Dropped => (None, "dropped by the server".to_string()),
+        End::Failed(e) => (None, describe(&e)),
+    };
+    if let Some(text) = last_word {
+        // Best effort: if even this does not fit, the client was not reading.
+        let _ = connection.outbox.push(&Message::from(text));
+    }
+    room.leave(id, &reason);
+    // Returning drops our `Outbox`. Once the room's copy is gone too, the
+    // writer sends what is still queued (that `DONE`), then closes.
+    reason
+}
+
+/// Starts the client's writer thread.
+fn spawn_writer(
+    writer: Writer,
+    id: ClientId,
+    room: &Arc<Room>,
+    stream: &Arc<TcpStream>,
+    stack_size: usize,
+) -> io::Result<()> {
+    let room = Arc::clone(room);
+    let stream = Arc::clone(stream);
+    thread::Builder::new()
+        .name(format!("writer {id}"))
+        .stack_size(stack_size)
+        .spawn(move || {
+            // However the writer ends (even by a panic), shut the socket so
+            // that the reader, maybe blocked in `read`, wakes up and ends too.
+            let _guard = ShutdownOnDrop(stream);
+            if let Err(e) = writer.run() {
+                // A reset, a broken pipe or a write timeout: the client is
+                // gone or not reading. The others hear it left, once.
+                room.leave(id, &describe(&e));
+            }
+        })?;
+    Ok(())
+}
+
+/// `EXIT` or `bye` in any case, or `/quit`: a client's ways to say goodbye.
+fn is_goodbye(message: &str) -> bool {
+    let word = message.trim();
+    word.eq_ignore_ascii_case("exit") || word.eq_ignore_ascii_case("bye") || word == "/quit"
+}
+
+/// A short reason for the log.
+fn describe(error: &io::Error) -> String {
+    match error.kind() {
+        // A write timeout shows up as one of these, depending on the OS.
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => "stopped reading (write timed out)".into(),
+        ErrorKind::ConnectionReset => "connection reset".into(),
+        ErrorKind::BrokenPipe => "connection broken (broken pipe)".into(),
+        _ => format!("connection failed: {error}"),
+    }
+}
+
+struct ShutdownOnDrop(Arc<TcpStream>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// The reader's state for one client.
+struct Connection<'a> {
+    peer: SocketAddr,
+    id: ClientId,
+    room: &'a Room,
+    outbox: Outbox,
+    limits: &'a Limits,
+    stream: &'a TcpStream,
+    /// `None` until the client has sent a valid, free name.
+    name: Option<String>,
+    /// Where `NAME: TEXT` is put together, reused so that a message costs
+    /// one allocation (the shared [`Message`]) and not two.
+    scratch: String,
+}
+
+impl Connection<'_> {
+    fn run(&mut self) -> End {
+        // This connection's own buffer, now of frames (see `frames.rs`).
+        let mut frames = FrameBuffer::new(self.limits.max_frame);
+        let mut buffer = [0u8; 4096];
+        let deadline = Instant::now() + self.limits.name_timeout;
+        let mut timeout_set = None;
+        loop {
+            // Until the client has a name, a read may only wait until the
+            // deadline; after that, forever (a named client may listen for
+            // hours without saying a word).
+            let timeout = match self.name {
+                Some(_) => None,
+                None => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return End::NameTimeout,
+                },
+            };
+            if timeout != timeout_set {
+                if let Err(e) = self.stream.set_read_timeout(timeout) {
+                    return End::Failed(e);
+                }
+                timeout_set = timeout;
+            }
+            let n = match self.stream.read(&mut buffer) {
+                Ok(0) => return End::Closed,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // The read timeout: only set while waiting for a name.
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return End::NameTimeout;
+                }
+                Err(e) => return End::Failed(e),
+            };
+            for message in frames.push(&buffer[..n]) {
+                if let Some(end) = self.handle(&message) {
+                    return end;
+                }
+            }
+            if frames.is_too_long() {
+                return End::TooLong;
+            }
+        }
+    }
+
+    /// Handles one message; `Some(end)` when the connection should end.
+    fn handle(&mut self, text: &str) -> Option<End> {
+        // Empty messages (zero-length frames) are ignored. (Before a name,
+        // a message of spaces is not: it is an empty name, and the client
+        // hears why it is refused.)
+        if text.is_empty() || (self.name.is_some() && text.trim().is_empty()) {
+            return None;
+        }
+        if self.name.is_none() {
+            // `/quit` works before a name too; any other message is a try.
+            if text.trim() == "/quit" {
+                return Some(End::Quit);
+            }
+            return self.choose_name(text);
+        }
+        if is_goodbye(text) {
+            return Some(End::Quit);
+        }
+        if text.starts_with('/') {
+            return self.command(text);
+        }
+        self.chat(text)
+    }
+
+    /// Before the client has a name, every message is an attempt at one.
+    fn choose_name(&mut self, proposed: &str) -> Option<End> {
+        // Valid, then free: `join` checks and claims under one lock.
+        let joined = names::validate(proposed).and_then(|name| {
+            let present = self.room.join(self.id, name, self.outbox.clone())?;
+            Ok((name, present))
+        });
+        match joined {
+            Ok((name, present)) => {
+                log!("{} joined as {name} ({present} in the chat)", self.peer);
+                self.name = Some(name.to_string());
+                None
+            }
+            // Refused: say why, and wait for another try. No join notice.
+            Err(e) => self.reply(format!("SERVER: {e}")),
+        }
+    }
+
+    /// A message starting with `/` is a command and is never broadcast.
+    fn command(&mut self, text: &str) -> Option<End> {
+        let (command, argument) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        match command {
+            "/name" => self.rename(argument),
+            "/who" => {
+                let list = self.room.who();
+                self.send(&list)
+            }
+            _ => self.reply(format!(
+                "SERVER: unknown command {}; try /name NEW, /who or /quit",
+                sanitize(command)
+            )),
+        }
+    }
+
+    fn rename(&mut self, argument: &str) -> Option<End> {
+        if argument.trim().is_empty() {
+            return self.reply("SERVER: usage: /name NEW".to_string());
+        }
+        let renamed =
+            names::validate(argument).and_then(|new| self.room.rename(self.id, new).map(|()| new));
+        match renamed {
+            Ok(new) => {
+                let old = self.name.replace(new.to_string()).unwrap_or_default();
+                log!("{old} is now {new}");
+                None
+            }
+            Err(e) => self.reply(format!("SERVER: {e}")),
+        }
+    }
+
+    /// An ordinary message: to everyone else as `NAME: TEXT`.
+    fn chat(&mut self, text: &str) -> Option<End> {
+        let name = self.name.as_deref().unwrap_or_default();
+        self.scratch.clear();
+        self.scratch.push_str(name);
+        self.scratch.push_str(": ");
+        // ESC and friends never reach another terminal (names are already
+        // clean: `validate` refuses control characters).
+        self.scratch.push_str(&sanitize(text));
+        log!("{name}: {text:?}");
+        let message = Message::from(self.scratch.as_str());
+        if self.room.say(self.id, &message) {
+            None
+        } else {
+            // The room dropped us (our queue was full): stop reading.
+            Some(End::Dropped)
+        }
+    }
+
+    /// A `SERVER: ...` message to this client only.
+    fn reply(&mut self, text: String) -> Option<End> {
+        self.send(&Message::from(text))
+    }
+
+    fn send(&mut self, message: &Message) -> Option<End> {
+        match self.outbox.push(message) {
+            Ok(()) => None,
+            // A client that does not even read its own replies is stalled.
+            Err(_) => Some(End::Dropped),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The room: who is here, under which name, and how to reach them.
+//!
+//! Three rules keep it from ever stalling, and each one fixes a way the
+//! Python lesson's server breaks:
+//!
+//! 1. **The lock guards memory, never I/O.** Delivering a message means
+//!    [`Outbox::push`]: a queue operation that cannot block. Socket writes
+//!    happen in each client's writer thread, with no lock held. (Python's
+//!    `broadcast()` calls `sendall` with `clients_lock` held, so one client
+//!    that stops reading freezes every thread that wants the lock.)
+//! 2. **The lock is taken once per operation.** Every public method locks,
+//!    works on the [`State`] through `&mut`, and unlocks. A client found dead
+//!    halfway through a broadcast is removed by the same code, under the
+//!    same guard. (Python's `broadcast()` calls `remove_client()`, which
+//!    takes the non-reentrant `clients_lock` again: the first failed send
+//!    deadlocks the whole server. Rust's `Mutex` would deadlock or panic the
+//!    same way, but `State`'s methods cannot even see the mutex.)
+//! 3. **A client leaves exactly once.** Removal from the member list is the
+//!    one place that announces `has left the chat.`, whoever notices first:
+//!    its own reader (EOF), its writer (a failed write), or a broadcast that
+//!    found its queue full. Whoever comes second finds nothing to remove.
+//!
+//! A panic in some client's thread while it holds the lock *poisons* a std
+//! `Mutex`: every later `lock()` returns an error. Unwrapping that error
+//! would spread one client's bug to everyone. Every change to [`State`] is
+//! a single `Vec` operation or a field assignment, so the data is consistent
+//! even after such a panic, and [`Room::lock`] simply takes it back.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use classroom::log;
+
+use crate::names::{NameError, same_name};
+use crate::outbox::{Message, Outbox, PushError};
+
+/// Every connection gets a number, so the room can tell two clients apart
+/// even while they rename themselves.
+pub type ClientId = u64;
+
+struct Member {
+    id: ClientId,
+    name: String,
+    outbox: Outbox,
+}
+
+/// The data behind the lock.
+struct State {
+    /// In joining order (that is the order `/who` lists).
+    members: Vec<Member>,
+}
+
+/// A member removed because a message could not be queued for it.
+struct Dropped {
+    member: Member,
+    why: PushError,
+}
+
+pub struct Room {
+    state: Mutex<State>,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Room::new()
+    }
+}
+
+impl Room {
+    pub fn new() -> Room {
+        Room {
+            state: Mutex::new(State {
+                members: Vec::new(),
+            }),
+        }
+    }
+
+    /// Takes the lock, also after another thread panicked holding it (see
+    /// the module comment: the data is consistent anyway).
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a client under `name` (already validated) and tells everyone
+    /// else. Checking that the name is free and claiming it happen under one
+    /// lock, so two clients asking for the same name cannot both get it.
+    /// Returns how many are in the room now.
+    pub fn join(&self, id: ClientId, name: &str, outbox: Outbox) -> Result<usize, NameError> {
+        let mut dropped = Vec::new();
+        let present = {
+            let mut state = self.lock();
+            state.check_free(name, id)?;
+            // Announce first, then add: the newcomer receives nothing.
+            let notice = Message::from(format!("SERVER: {name} has joined the chat."));
+            state.broadcast(None, &notice, &mut dropped);
+            state.members.push(Member {
+                id,
+                name: name.to_string(),
+                outbox,
+            });
+            state.members.len()
+        };
+        close(dropped);
+        Ok(present)
+    }
+
+    /// Renames a member (`new` already validated) and tells everyone,
+    /// the renamed client included. Check and change under one lock.
+    pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NameError> {
+        let mut dropped = Vec::new();
+        {
+            let mut state = self.lock();
+            state.check_free(new, id)?;
+            let Some(member) = state.members.iter_mut().find(|m| m.id == id) else {
+                // Dropped a moment ago; its reader is about to find out.
+                return Ok(());
+            };
+            let old = std::mem::replace(&mut member.name, new.to_string());
+            let notice = Message::from(format!("SERVER: {old} is now {new}"));
+            state.broadcast(None, &notice, &mut dropped);
+        }
+        close(dropped);
+        Ok(())
+    }
+
+    /// The `/who` answer: everyone present, in joining order.
+    pub fn who(&self) -> Message {
+        let state = self.lock();
+        let names: Vec<&str> = state.members.iter().map(|m| m.name.as_str()).collect();
+        Message::from(format!("SERVER: online: {}", names.join(", ")))
+    }
+
+    /// Queues `message` for every member except `from`. Returns `false` if
+    /// `from` is no longer a member (it was dropped): nothing is sent then,
+    /// so nobody hears from a client after its leave notice.
+    pub fn say(&self, from: ClientId, message: &Message) -> bool {
+        let mut dropped = Vec::new();
+        {
+            let mut state = self.lock();
+            if !state.members.iter().any(|m| m.id == from) {
+                return false;
+            }
+            state.broadcast(Some(from), message, &mut dropped);
+        }
+        close(dropped);
+        true
+    }
+
+    /// Removes a member and tells the others it left. Does nothing if it
+    /// already left (or never joined), so every path that ends a client can
+    /// call it and the notice still goes out exactly once.
+    pub fn leave(&self, id: ClientId, reason: &str) -> bool {
+        let mut dropped = Vec::new();
+        let left = {
+            let mut state = self.lock();
+            match state.members.iter().position(|m| m.id == id) {
+                Some(index) => {
+                    let member = state.members.remove(index);
+                    let notice = left_notice(&member.name);
+                    state.broadcast(None, &notice, &mut dropped);
+                    Some(member)
+                }
+                None => None,
+            }
+        };
+        close(dropped);
+        match left {
+            Some(member) => {
+                log!("{} left: {reason}", member.name);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Takes a client out of the room when dropped: see [`Room::departure`].
+pub struct Departure<'a> {
+    room: &'a Room,
+    id: ClientId,
+}
+
+impl Room {
+    /// A guard that makes client `id` leave when it is dropped. Drops run
+    /// while a panic unwinds, so even a client thread that crashes leaves
+    /// properly: the others get the notice, nobody queues for it forever.
+    /// After a normal [`leave`](Room::leave) it finds nothing to do.
+    pub fn departure(&self, id: ClientId) -> Departure<'_> {
+        Departure { room: self, id }
+    }
+}
+
+impl Drop for Departure<'_> {
+    fn drop(&mut self) {
+        self.room.leave(self.id, "its thread stopped unexpectedly");
+    }
+}
+
+impl State {
+    /// `Err(Taken)` if a member other than `id` has `name` in any case.
+    fn check_free(&self, name: &str, id: ClientId) -> Result<(), NameError> {
+        match self
+            .members
+            .iter()
+            .any(|m| m.id != id && same_name(&m.name, name))
+        {
+            true => Err(NameError::Taken(name.to_string())),
+            false => Ok(()),
+        }
+    }
+
+    /// Queues `message` for every member except `except`. A member whose
+    /// queue refuses it is removed on the spot and the others get its leave
+    /// notice, which may in turn find another queue full: `dropped` is both
+    /// the result and the to-do list.
+    fn broadcast(
+        &mut self,
+        except: Option<ClientId>,
+        message: &Message,
+        dropped: &mut Vec<Dropped>,
+    ) {
+        let mut announced = dropped.len();
+        self.deliver(except, message, dropped);
+        while announced < dropped.len() {
+            let notice = left_notice(&dropped[announced].member.name);
+            announced += 1;
+            self.deliver(None, &notice, dropped);
+        }
+    }
+
+    fn deliver(&mut self, except: Option<ClientId>, message: &Message, dropped: &mut Vec<Dropped>) {
+        let mut index = 0;
+        while index < self.members.len() {
+            let member = &self.members[index];
+            if Some(member.id) != except {
+                if let Err(why) = member.outbox.push(message) {
+                    let member = self.members.remove(index);
+                    dropped.push(Dropped { member, why });
+                    continue;
+                }
+            }
+            index += 1;
+        }
+    }
+}
+
+fn left_notice(name: &str) -> Message {
+    Message::from(format!("SERVER: {name} has left the chat."))
+}
+
+/// Closes the connections of dropped members, after the lock is released:
+/// `shutdown` is a system call, and system calls stay outside the lock.
+fn close(dropped: Vec<Dropped>) {
+    for Dropped { member, why } in dropped {
+        let why = match why {
+            PushError::Full => "too slow, its queue is full",
+            PushError::Closed => "its connection failed",
+        };
+        log!("{} dropped: {why}", member.name);
+        member.outbox.close();
+    }
+}
