@@ -539,6 +539,26 @@ fn control_characters_never_reach_another_client() {
     );
 }
 
+/// The longest message the room relays: a frame at the limit, every byte a
+/// control character, each replaced by a 3-byte U+FFFD. It goes out whole,
+/// as one frame three times the limit (PROTOCOL.md warns clients), and the
+/// receiver's queue, sized for it at start, does not overflow.
+#[test]
+fn a_frame_at_the_limit_of_control_bytes_is_relayed_whole() {
+    let server = Server::start(BIN, &[]);
+    let mut clients = room(&server, &["alice", "bob"]);
+    let [alice, bob] = &mut clients[..] else {
+        unreachable!()
+    };
+    alice.send_frame(&[0x01; 64 * 1024]);
+    alice.send_frame(b"and after it");
+    let got = read_text(bob);
+    assert_eq!(got.len(), "alice: ".len() + 3 * 64 * 1024);
+    assert_eq!(got, format!("alice: {}", "\u{fffd}".repeat(64 * 1024)));
+    bob.expect_frame("alice: and after it");
+    bob.expect_silence(QUIET);
+}
+
 #[test]
 fn invalid_utf8_is_replaced_not_passed_on() {
     let server = Server::start(BIN, &[]);
