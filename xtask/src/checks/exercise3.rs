@@ -36,24 +36,21 @@ pub fn check() -> Check {
 }
 
 /// Connects `label` and makes sure the server has it in the room before
-/// going on: from the server's log if it says so; otherwise the newcomer
-/// announces itself with a chunk the others must receive (proof that the
-/// server reads it, so has registered it), and the very first client
-/// waits for a probe's chunk (a few tries).
+/// going on (nothing in a raw relay tells): the newcomer announces itself
+/// with a chunk the others must receive (the server reads it, so it has
+/// registered it), and the very first client waits for a probe's chunk.
 fn arrive(ctx: &Ctx, label: &str, room: &mut [&mut Peer]) -> Expect<Peer> {
     let mut peer = ctx.connect(label)?;
-    if ctx.settle(&peer.local_addr().to_string()) {
-        return Ok(peer);
-    }
     if room.is_empty() {
         ctx.note(format!(
             "a probe sends a chunk, to know when the server has {label} in the room"
         ));
-        for _ in 0..3 {
+        // As in `chat::confirm_first`: soon, then longer.
+        for divisor in [20, 6, 2] {
             let mut probe = ctx.connect("probe")?;
             probe.send(b"probe\n")?;
             let expected = relayed(&probe, b"probe\n");
-            let seen = peer.wait_for_bytes(&expected, ctx.timeouts().settle())?;
+            let seen = peer.wait_for_bytes(&expected, ctx.timeouts().wait() / divisor)?;
             probe.close();
             if seen {
                 break;

@@ -87,7 +87,8 @@ fn flood_line(i: usize) -> String {
 
 fn stalled_reader(ctx: &Ctx) -> Expect {
     let mut ann = join(ctx, "ann", &mut [])?;
-    let sid = join_with_tiny_buffer(ctx, "sid", &mut [&mut ann])?;
+    let mut sid = join_with_tiny_buffer(ctx, "sid", &mut [&mut ann])?;
+    sid.set_quiet(true);
     let mut bob = join(ctx, "bob", &mut [&mut ann])?;
     // The server may drop sid during the flood (that is fine), once.
     for peer in [&mut ann, &mut bob] {

@@ -18,7 +18,6 @@ pub mod transcript;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -232,7 +231,6 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
             log: log.clone(),
             room: Arc::new(Room::new(process.is_none())),
             server: process.as_ref(),
-            server_logs_names: AtomicBool::new(true),
         };
         // The scenario's clients are dropped (closed) when it returns.
         (scenario.run)(&ctx)
@@ -297,7 +295,6 @@ pub struct Ctx<'a> {
     log: Log,
     room: Arc<Room>,
     server: Option<&'a ServerProcess>,
-    server_logs_names: AtomicBool,
 }
 
 impl Ctx<'_> {
@@ -339,37 +336,14 @@ impl Ctx<'_> {
         )
     }
 
+    /// A name for a probe client: notices about it are skipped by all.
+    pub fn probe_name(&self) -> String {
+        self.room.probe_name()
+    }
+
     /// A name no one else uses, starting with `label`.
     pub fn unique_name(&self, label: &str) -> String {
         self.room.unique_name(label)
-    }
-
-    /// Lets the server catch up before the next step: waits (briefly, and
-    /// only if the server's log has mentioned such things before) until its
-    /// output shows `needle`, for example a name it has just read, and then
-    /// until its log stands still for a moment. This closes a race the
-    /// protocol cannot: a newcomer gets no reply to its name (nor a raw
-    /// relay client to its arrival), so nothing tells a client when the
-    /// server has registered it. It never decides pass or fail.
-    ///
-    /// Returns whether the log showed it; if not (a server started
-    /// elsewhere, or one that does not log), scenarios confirm an arrival
-    /// with a probe client instead (see `checks/chat.rs`).
-    pub fn settle(&self, needle: &str) -> bool {
-        let Some(server) = self.server else {
-            return false;
-        };
-        if !self.server_logs_names.load(Ordering::Relaxed) {
-            return false;
-        }
-        let deadline = Instant::now() + self.timeouts.settle();
-        if server.wait_for_output(needle, deadline) {
-            server.wait_for_quiet(self.timeouts.settle_quiet(), deadline);
-            true
-        } else {
-            self.server_logs_names.store(false, Ordering::Relaxed);
-            false
-        }
     }
 
     /// A note in the grader's own voice.

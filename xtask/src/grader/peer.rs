@@ -31,6 +31,9 @@ pub enum Wire {
 /// anything the protocol sends, so a runaway server cannot exhaust memory.
 const MAX_INCOMING: usize = 1 << 20;
 
+/// How much a client left unread is recorded when it is dropped.
+const MAX_UNREAD_SHOWN: usize = 64 * 1024;
+
 /// A receive buffer small enough that a client which never reads fills up
 /// after a few kilobytes (the kernel may round it up a little).
 const SMALL_RECEIVE_BUFFER: usize = 4096;
@@ -255,7 +258,7 @@ impl Peer {
         }
         let mut chunk = [0u8; 16 * 1024];
         let mut unread = 0;
-        while unread < MAX_INCOMING {
+        while unread < MAX_UNREAD_SHOWN {
             match self.stream.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
@@ -402,6 +405,9 @@ impl Peer {
     /// Whether `message` is to be skipped: another room member's chatter on
     /// a shared server, or a tolerated message's first arrival.
     fn skip(&mut self, message: &[u8]) -> bool {
+        if self.room.is_about_probe(message) {
+            return true;
+        }
         if self.room.is_foreign(message) {
             self.note(format!(
                 "ignores {}: about someone outside this scenario",

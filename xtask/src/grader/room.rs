@@ -17,6 +17,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Room {
     shared: bool,
     ours: Mutex<Vec<String>>,
+    /// Names of probe clients (see `checks/chat.rs`): notices about them
+    /// are skipped by every client, whenever they come.
+    probes: Mutex<Vec<String>>,
 }
 
 impl Room {
@@ -24,8 +27,29 @@ impl Room {
     pub fn new(shared: bool) -> Room {
         Room {
             shared,
-            ours: Mutex::new(Vec::new()),
+            ..Room::default()
         }
+    }
+
+    /// A fresh name for a probe client.
+    pub fn probe_name(&self) -> String {
+        let name = format!("probe_{}", random_suffix());
+        self.probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name.clone());
+        name
+    }
+
+    /// Whether `message` is a notice about a probe client.
+    pub fn is_about_probe(&self, message: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(message);
+        let probes = self.probes.lock().unwrap_or_else(|e| e.into_inner());
+        text.strip_prefix("SERVER: ").is_some_and(|_| {
+            names_in(&text)
+                .iter()
+                .any(|name| probes.iter().any(|p| p == name))
+        })
     }
 
     /// A fresh name starting with `label`, remembered as this scenario's.
@@ -54,25 +78,32 @@ impl Room {
             return false;
         }
         let text = String::from_utf8_lossy(message);
-        let names: Vec<&str> = if let Some(rest) = text.strip_prefix("SERVER: ") {
-            if let Some(name) = rest.strip_suffix(" has joined the chat.") {
-                vec![name]
-            } else if let Some(name) = rest.strip_suffix(" has left the chat.") {
-                vec![name]
-            } else if let Some((old, new)) = rest.split_once(" is now ") {
-                vec![old, new]
-            } else {
-                return false;
-            }
-        } else if let Some((name, _)) = text.split_once(": ") {
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return false;
-            }
+        let names = names_in(&text);
+        !names.is_empty() && names.iter().all(|name| !self.is_ours(name))
+    }
+}
+
+/// The names a chat message is about: a join, leave or rename notice, or
+/// `NAME: TEXT` (a name has no whitespace). None for anything else.
+fn names_in(text: &str) -> Vec<&str> {
+    if let Some(rest) = text.strip_prefix("SERVER: ") {
+        if let Some(name) = rest.strip_suffix(" has joined the chat.") {
             vec![name]
+        } else if let Some(name) = rest.strip_suffix(" has left the chat.") {
+            vec![name]
+        } else if let Some((old, new)) = rest.split_once(" is now ") {
+            vec![old, new]
         } else {
-            return false;
-        };
-        names.iter().all(|name| !self.is_ours(name))
+            vec![]
+        }
+    } else if let Some((name, _)) = text.split_once(": ") {
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            vec![]
+        } else {
+            vec![name]
+        }
+    } else {
+        vec![]
     }
 }
 
@@ -109,6 +140,15 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("ann_") && a.len() == 8, "{a}");
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+
+    #[test]
+    fn probe_notices_are_recognised_in_any_room() {
+        let room = Room::new(false);
+        let probe = room.probe_name();
+        assert!(room.is_about_probe(format!("SERVER: {probe} has left the chat.").as_bytes()));
+        assert!(!room.is_about_probe(format!("{probe}: hi").as_bytes()));
+        assert!(!room.is_about_probe(b"SERVER: zed has left the chat."));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::failure::Problem;
 use super::timeouts::Timeouts;
@@ -18,7 +18,7 @@ use super::transcript::{Entry, Event, Voice};
 
 /// How many output lines are kept (the newest), and how long each may be.
 const KEPT_LINES: usize = 2000;
-const KEPT_LINE_CHARS: usize = 300;
+const KEPT_LINE_CHARS: usize = 160;
 
 /// The server's output so far, shared with the threads that drain it.
 #[derive(Default)]
@@ -30,8 +30,6 @@ struct Output {
 #[derive(Default)]
 struct Lines {
     kept: VecDeque<Entry>,
-    /// How many lines were ever printed (kept or not).
-    count: u64,
     /// How many of the two pipes have closed.
     closed: u8,
 }
@@ -48,7 +46,6 @@ impl Output {
         lines
             .kept
             .push_back(Entry::new(voice, Event::Printed(text)));
-        lines.count += 1;
         self.changed.notify_all();
     }
 }
@@ -183,15 +180,9 @@ impl ServerProcess {
         self.child.lock().unwrap_or_else(|e| e.into_inner()).id()
     }
 
-    /// The exit status if the process has ended.
-    pub fn exit_status(&self) -> Option<ExitStatus> {
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        child.try_wait().ok().flatten()
-    }
-
     /// Waits until the server's output contains `needle`, at most until
-    /// `deadline`; returns whether it did. Used to let the server catch up
-    /// (a name it just read), never to decide pass or fail.
+    /// `deadline`; returns whether it did. For a server's log as a sign of
+    /// progress; the grader's scenarios sync on what clients receive.
     pub fn wait_for_output(&self, needle: &str, deadline: Instant) -> bool {
         let mut lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -211,30 +202,11 @@ impl ServerProcess {
                 .0;
         }
     }
-}
 
-impl ServerProcess {
-    /// Waits until the server has printed nothing for `quiet` (it has
-    /// finished what it was doing, as far as its log tells), at most until
-    /// `deadline`.
-    pub fn wait_for_quiet(&self, quiet: Duration, deadline: Instant) {
-        let mut lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let before = lines.count;
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            lines = self
-                .output
-                .changed
-                .wait_timeout(lines, quiet.min(deadline - now))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            if lines.count == before && Instant::now() >= now + quiet {
-                return;
-            }
-        }
+    /// The exit status if the process has ended.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        child.try_wait().ok().flatten()
     }
 }
 

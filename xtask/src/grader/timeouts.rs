@@ -44,16 +44,10 @@ impl Timeouts {
         self.wait / 10
     }
 
-    /// The most the grader waits for the server to mention something in its
-    /// log (a name that just joined) before going on without it.
+    /// The most to wait for the server to show progress in its log before
+    /// going on without it.
     pub fn settle(&self) -> Duration {
         self.wait / 3
-    }
-
-    /// How long the server's log must stay still for the grader to take it
-    /// that the server has caught up (see `Ctx::settle`).
-    pub fn settle_quiet(&self) -> Duration {
-        self.wait / 120
     }
 
     /// The pause between the pieces of a message sent in pieces, so that the

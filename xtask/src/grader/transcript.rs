@@ -96,7 +96,7 @@ impl Log {
 }
 
 /// How many bytes of one entry are shown; the rest is counted, not printed.
-pub const MAX_SHOWN_BYTES: usize = 240;
+pub const MAX_SHOWN_BYTES: usize = 160;
 /// How many server lines a transcript keeps (the first few and the last ones).
 pub const MAX_SERVER_LINES: usize = 40;
 /// How many lines a rendered transcript may have in all.
