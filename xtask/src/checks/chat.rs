@@ -33,8 +33,8 @@ pub fn from_server(message: &str) -> bool {
 
 // ----- advice shared by the checks -----
 
-pub const JOIN_ADVICE: &str = "The first line a client sends is its name. Once you have it, \
-    send `SERVER: NAME has joined the chat.` to every other named client.";
+pub const JOIN_ADVICE: &str = "The first message a client sends is its name. Once you have \
+    it, send `SERVER: NAME has joined the chat.` to every other named client.";
 pub const SAID_ADVICE: &str = "Send each message to every other client as `NAME: TEXT`.";
 pub const NOT_TO_SENDER: &str = "A sender never gets its own message back, and a newcomer \
     gets no notice about itself: skip that client when you broadcast.";

@@ -144,6 +144,12 @@ fn timeout_hint(waiting: Waiting, partial: &[u8]) -> String {
              client closes, and use `write_all` (one `write` may send only part)."
                 .into()
         }
+        Waiting::Frame => "Nothing arrived in time. Did the server write the reply at all, to \
+             the right client, as a frame: the 4-byte big-endian length, then the payload? If \
+             you write through a `BufWriter`, call `flush()`. If nothing at all moves, the server \
+             may be stuck: waiting for bytes that never come (a header read as a line?), or a \
+             lock held while writing to a slow client."
+            .into(),
         Waiting::Close => "The server kept the connection open. After answering (`DONE`, or \
              an error that ends the connection), close it: return from the client's function \
              so the stream is dropped."
@@ -247,6 +253,13 @@ mod tests {
     fn a_timeout_on_frames_points_at_the_header_or_the_payload() {
         assert!(hint(&timeout(Waiting::Frame, b"\0\0")).contains("4-byte length"));
         assert!(hint(&timeout(Waiting::Frame, b"\0\0\0\x09bob")).contains("whole payload"));
+    }
+
+    #[test]
+    fn a_timeout_on_frames_with_nothing_talks_frames_not_lines() {
+        let text = hint(&timeout(Waiting::Frame, b""));
+        assert!(text.contains("4-byte big-endian length"), "{text}");
+        assert!(!text.contains("Lines must end"), "{text}");
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub struct Outcome {
     pub transcript: Vec<String>,
     /// Whether the transcript holds the server's own output.
     pub has_server_output: bool,
+    /// Whether the clients' bytes are shown as frames.
+    pub framed: bool,
     /// The hint drawn from the server's output (a panic message), if any.
     pub output_hint: Option<String>,
     pub elapsed: Duration,
@@ -191,7 +193,8 @@ fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Out
     Outcome {
         scenario: STARTUP,
         output_hint: hints::output_hint(output),
-        transcript: transcript::render(&[], output),
+        transcript: transcript::render(&[], output, false),
+        framed: false,
         has_server_output: true,
         failure: Some(Failure::new(
             problem,
@@ -279,7 +282,8 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
         output_hint: failure
             .as_ref()
             .and_then(|_| hints::output_hint(&server_output)),
-        transcript: transcript::render(&log.entries(), &server_output),
+        transcript: transcript::render(&log.entries(), &server_output, check.wire == Wire::Frames),
+        framed: check.wire == Wire::Frames,
         has_server_output,
         failure,
         elapsed: started.elapsed(),

@@ -61,13 +61,23 @@ pub fn details(outcome: &Outcome, colour: bool) -> Vec<String> {
 }
 
 fn transcript_legend(outcome: &Outcome, colour: bool) -> String {
-    let legend = if outcome.has_server_output {
-        "transcript (-> sent by a grader client, <- received by it, | printed by the server):"
+    let frames = if outcome.framed {
+        ", [N] a frame of N bytes"
     } else {
-        "transcript (-> sent by a grader client, <- received by it; the server's own output \
-         is not visible from here):"
+        ""
     };
-    paint(legend, Colour::Bold, colour)
+    let legend = if outcome.has_server_output {
+        format!(
+            "transcript (-> sent by a grader client, <- received by it{frames}, | printed by the \
+             server):"
+        )
+    } else {
+        format!(
+            "transcript (-> sent by a grader client, <- received by it{frames}; the server's own \
+             output is not visible from here):"
+        )
+    };
+    paint(&legend, Colour::Bold, colour)
 }
 
 /// The whole hint: the scenario's advice about its idea, then what the
@@ -179,6 +189,7 @@ mod tests {
             ),
             transcript: vec![r#"bob -> "one\ntwo\n""#.into()],
             has_server_output: true,
+            framed: false,
             output_hint: None,
             elapsed: Duration::from_millis(3012),
         }

@@ -147,13 +147,43 @@ pub fn escape_shortened(bytes: &[u8]) -> String {
     )
 }
 
+/// Bytes on a framed connection, frame by frame: `[5] "hello"` is a
+/// 4-byte length of 5, then the payload; a frame cut short says so.
+pub fn escape_frames(bytes: &[u8]) -> String {
+    let mut parts = Vec::new();
+    let mut rest = bytes;
+    while let Some(header) = rest.first_chunk::<4>() {
+        let length = u32::from_be_bytes(*header) as usize;
+        let payload = &rest[4..];
+        if payload.len() < length {
+            parts.push(format!(
+                "[{length}] {} (incomplete: {} of {length} bytes)",
+                escape_shortened(payload),
+                payload.len()
+            ));
+            rest = &[];
+            break;
+        }
+        parts.push(format!(
+            "[{length}] {}",
+            escape_shortened(&payload[..length])
+        ));
+        rest = &payload[length..];
+    }
+    if !rest.is_empty() {
+        parts.push(format!("{} (incomplete header)", escape(rest)));
+    }
+    parts.join(" ")
+}
+
 /// Interleaves the clients' log with the server's lines by time and renders
 /// the whole as indented lines (no trailing newline on each).
 ///
 /// Consecutive writes (or reads) by one client are shown as one line with a
-/// count, so a message sent a byte at a time reads as what it is. Long
-/// server logs keep their first and last lines.
-pub fn render(clients: &[Entry], server: &[Entry]) -> Vec<String> {
+/// count, so a message sent a byte at a time reads as what it is. With
+/// `framed`, the clients' bytes are shown frame by frame ([`escape_frames`]).
+/// Long server logs keep their first and last lines.
+pub fn render(clients: &[Entry], server: &[Entry], framed: bool) -> Vec<String> {
     let mut entries: Vec<Entry> = clients.to_vec();
     entries.extend(shorten_server_lines(server));
     // A stable sort keeps each voice's own order when two stamps are equal.
@@ -189,7 +219,12 @@ pub fn render(clients: &[Entry], server: &[Entry]) -> Vec<String> {
                 }
                 i -= 1;
                 let arrow = if sent { "->" } else { "<-" };
-                let mut line = format!("{label:>width$} {arrow} {}", escape_shortened(&bytes));
+                let shown = if framed {
+                    escape_frames(&bytes)
+                } else {
+                    escape_shortened(&bytes)
+                };
+                let mut line = format!("{label:>width$} {arrow} {shown}");
                 if count > 1 {
                     let what = if sent { "writes" } else { "reads" };
                     let _ = write!(line, "  (in {count} {what})");
@@ -302,7 +337,7 @@ mod tests {
             at(t, 25, Voice::ServerStderr, Event::Printed("oops".into())),
         ];
         assert_eq!(
-            render(&clients, &server),
+            render(&clients, &server, false),
             vec![
                 "   ann -> \"ann\\n\"",
                 "server |  [10:00:00] ann joined",
@@ -327,7 +362,7 @@ mod tests {
             ])
             .collect();
         assert_eq!(
-            render(&clients, &[]),
+            render(&clients, &[], false),
             vec![
                 "bob -> \"hi\\n\"  (in 3 writes)",
                 "ann <- \"bob: hi\\n\"  (in 2 reads)",
@@ -337,12 +372,48 @@ mod tests {
     }
 
     #[test]
+    fn frames_show_their_length_and_payload() {
+        assert_eq!(escape_frames(b"\0\0\0\x05hello"), r#"[5] "hello""#);
+        assert_eq!(
+            escape_frames(b"\0\0\0\x01a\0\0\0\0\0\0\0\x02\nb"),
+            r#"[1] "a" [0] "" [2] "\nb""#
+        );
+        assert_eq!(
+            escape_frames(b"\xff\xff\xff\xf0abc"),
+            r#"[4294967280] "abc" (incomplete: 3 of 4294967280 bytes)"#
+        );
+        assert_eq!(escape_frames(b"\0\0"), r#""\0\0" (incomplete header)"#);
+        assert_eq!(
+            escape_frames(b"SERVER: hi\n"),
+            r#"[1397051990] "ER: hi\n" (incomplete: 7 of 1397051990 bytes)"#
+        );
+    }
+
+    #[test]
+    fn render_shows_framed_bytes_frame_by_frame() {
+        let t = Instant::now();
+        let clients = vec![
+            at(t, 0, client("bob"), Event::Sent(b"\0\0\0\x03bob".to_vec())),
+            at(
+                t,
+                1,
+                client("ann"),
+                Event::Received(b"\0\0\0\x02hi".to_vec()),
+            ),
+        ];
+        assert_eq!(
+            render(&clients, &[], true),
+            vec![r#"bob -> [3] "bob""#, r#"ann <- [2] "hi""#]
+        );
+    }
+
+    #[test]
     fn render_keeps_the_start_and_end_of_a_long_server_log() {
         let t = Instant::now();
         let server: Vec<Entry> = (0..100)
             .map(|i| at(t, i, Voice::Server, Event::Printed(format!("line {i}"))))
             .collect();
-        let lines = render(&[], &server);
+        let lines = render(&[], &server, false);
         assert_eq!(lines.len(), MAX_SERVER_LINES + 1);
         assert_eq!(lines[0], "server |  line 0");
         assert!(
