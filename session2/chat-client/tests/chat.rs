@@ -324,15 +324,45 @@ fn length_prefix_sends_exactly_header_and_payload() {
 
 #[test]
 fn an_oversize_frame_header_is_refused_without_waiting_for_it() {
-    let (port, server) = fake_server(|mut client| {
+    // 4 GiB claimed, and one byte over the client's 1 MiB limit: refused on
+    // the header alone, with no payload sent (the fake server waits).
+    for header in [
+        [0xff, 0xff, 0xff, 0xff],
+        (1024 * 1024 + 1_u32).to_be_bytes(),
+    ] {
+        let (port, server) = fake_server(move |mut client| {
+            client.expect_frame("alice");
+            client.send(&header);
+            client.expect_closed();
+        });
+        let mut alice = Running::start(port, &["--name", "alice", "--framing", "length-prefix"]);
+        let status = alice.wait();
+        assert_eq!(status.code(), Some(1), "stderr:\n{}", alice.stderr());
+        alice.expect_stderr(&format!(
+            "frame of {} bytes, over our 1048576-byte limit",
+            u32::from_be_bytes(header)
+        ));
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn a_server_frame_longer_than_what_clients_may_send_is_shown() {
+    // Step 7 caps what clients send at 64 KiB, but its own frames can be
+    // longer: `NAME: ` in front, and replaced bytes grow threefold.
+    let long = format!("bob: {}", "\u{fffd}".repeat(65_536));
+    let expected = long.clone();
+    let (port, server) = fake_server(move |mut client| {
         client.expect_frame("alice");
-        client.send(&[0xff, 0xff, 0xff, 0xff]); // claims 4 GiB
-        client.expect_closed();
+        client.send_frame(long.as_bytes());
+        client.expect_frame("/quit");
+        client.send_frame(b"DONE");
     });
-    let mut alice = Running::start(port, &["--name", "alice", "--framing", "length-prefix"]);
-    let status = alice.wait();
-    assert_eq!(status.code(), Some(1), "stderr:\n{}", alice.stderr());
-    alice.expect_stderr("frame of 4294967295 bytes, over our 65536-byte limit");
+    chat_client(port, &["--name", "alice", "--framing", "length-prefix"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout(format!("{expected}\n"));
     server.join().unwrap();
 }
 
