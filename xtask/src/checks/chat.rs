@@ -102,6 +102,9 @@ fn confirm_first(ctx: &Ctx, first: &mut Peer) -> Expect {
         let seen = first.wait_for(&joined(&name), ctx.timeouts().wait() / divisor)?;
         probe.close();
         if seen {
+            // Let it be gone before the scenario starts (if the server says
+            // so: leave notices are tested elsewhere).
+            first.wait_for(&left(&name), ctx.timeouts().wait() / 6)?;
             return Ok(());
         }
     }

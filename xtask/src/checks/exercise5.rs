@@ -65,12 +65,13 @@ fn rename(ctx: &Ctx) -> Expect {
 }
 
 /// Whether `line` is `SERVER: online: ...` listing `names` in this order
-/// (others may be online too on a shared server, but not twice).
-fn lists_in_order(line: &str, names: &[&str], exactly: bool) -> bool {
+/// (others may be online too on a shared server, but not twice; a probe
+/// client on its way out does not count).
+fn lists_in_order(ctx: &Ctx, line: &str, names: &[&str], exactly: bool) -> bool {
     let Some(list) = line.strip_prefix("SERVER: online: ") else {
         return false;
     };
-    let listed: Vec<&str> = list.split(", ").collect();
+    let listed: Vec<&str> = list.split(", ").filter(|n| !ctx.is_probe(n)).collect();
     let ours: Vec<&str> = listed
         .iter()
         .copied()
@@ -88,7 +89,7 @@ fn who(ctx: &Ctx) -> Expect {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let description = format!("`SERVER: online: {}`", names.join(", "));
     let exactly = !ctx.shared_server();
-    bob.expect_where(&description, |line| lists_in_order(line, &names, exactly))
+    bob.expect_where(&description, |line| lists_in_order(ctx, line, &names, exactly))
         .advice("`/who` answers the asker with `SERVER: online: ` and the names in joining order, separated by `, `.")?;
     all_silent(&mut [&mut ann, &mut bob, &mut cat], ASKER_ONLY)
 }

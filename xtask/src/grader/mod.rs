@@ -345,6 +345,11 @@ impl Ctx<'_> {
         self.room.probe_name()
     }
 
+    /// Whether `name` is a probe client's.
+    pub fn is_probe(&self, name: &str) -> bool {
+        self.room.is_probe(name)
+    }
+
     /// A name no one else uses, starting with `label`.
     pub fn unique_name(&self, label: &str) -> String {
         self.room.unique_name(label)

@@ -41,15 +41,16 @@ impl Room {
         name
     }
 
+    /// Whether `name` is a probe client's.
+    pub fn is_probe(&self, name: &str) -> bool {
+        let probes = self.probes.lock().unwrap_or_else(|e| e.into_inner());
+        probes.iter().any(|probe| probe == name)
+    }
+
     /// Whether `message` is a notice about a probe client.
     pub fn is_about_probe(&self, message: &[u8]) -> bool {
         let text = String::from_utf8_lossy(message);
-        let probes = self.probes.lock().unwrap_or_else(|e| e.into_inner());
-        text.strip_prefix("SERVER: ").is_some_and(|_| {
-            names_in(&text)
-                .iter()
-                .any(|name| probes.iter().any(|p| p == name))
-        })
+        text.starts_with("SERVER: ") && names_in(&text).iter().any(|name| self.is_probe(name))
     }
 
     /// A fresh name starting with `label`, remembered as this scenario's.
