@@ -45,8 +45,12 @@ fn one_line(ctx: &Ctx) -> Expect {
     round_trip(&mut ann, b"hello\n").advice(
         "Read what the client sent, then write those same bytes back with `write_all` \
          (`use std::io::Write` brings it in).",
-    )
+    )?;
+    ann.expect_silence().advice(EXACT_ADVICE)
 }
+
+const EXACT_ADVICE: &str = "Write back exactly the bytes you read, `&buffer[..n]`: not the \
+    whole buffer, not a String, nothing added.";
 
 fn several_messages(ctx: &Ctx) -> Expect {
     let mut ann = ctx.connect("ann")?;
@@ -59,10 +63,8 @@ fn several_messages(ctx: &Ctx) -> Expect {
 fn exact_bytes(ctx: &Ctx) -> Expect {
     let mut ann = ctx.connect("ann")?;
     round_trip(&mut ann, "h\u{e9}llo w\u{f6}rld".as_bytes())?;
-    round_trip(&mut ann, b"\x00\x01\xfe\xff no newline").advice(
-        "Write back exactly the bytes you read, `&buffer[..n]`: not the whole buffer, not a \
-         String, nothing added.",
-    )
+    round_trip(&mut ann, b"\x00\x01\xfe\xff no newline").advice(EXACT_ADVICE)?;
+    ann.expect_silence().advice(EXACT_ADVICE)
 }
 
 fn big_message(ctx: &Ctx) -> Expect {

@@ -71,7 +71,7 @@ fn one_leaves(ctx: &Ctx) -> Expect {
     let mut ann = ctx.connect("ann")?;
     let mut bob = ctx.connect("bob")?;
     round_trip(&mut ann, b"ann here\n")?;
-    round_trip(&mut bob, b"bob here\n")?;
+    round_trip(&mut bob, b"bob here\n").advice(THREAD_ADVICE)?;
     ann.close();
     round_trip(&mut bob, b"bob still here\n").advice(ADVICE)?;
     let mut cat = ctx.connect("cat")?;

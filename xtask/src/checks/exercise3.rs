@@ -3,15 +3,15 @@
 //! address as the server sees it (on loopback: the grader client's own
 //! local address). Nothing goes back to the sender; no notices yet.
 
-use crate::grader::failure::{Advise, Expect};
+use crate::grader::failure::{Advise, Expect, Problem};
 use crate::grader::peer::{Peer, Wire};
 use crate::grader::{Check, Ctx, Scenario};
 
 const RELAY_ADVICE: &str = "Send each chunk you read to every other client, as the sender's \
     address (`peer_addr()`), a colon and a space, then the chunk's bytes unchanged. Keep the \
     clients in shared state (`Arc<Mutex<Vec<...>>>`), added when accepted.";
-const NOT_TO_SENDER: &str = "Nothing goes back to the sender: skip it when you relay \
-    (compare the addresses).";
+const NOT_TO_SENDER: &str = "Nothing goes back to the sender (this client received its own \
+    words): skip the sender when you relay (compare the addresses).";
 
 pub fn check() -> Check {
     Check {
@@ -73,7 +73,15 @@ fn relayed(from: &Peer, chunk: &[u8]) -> Vec<u8> {
 fn relay(from: &mut Peer, chunk: &[u8], to: &mut [&mut Peer]) -> Expect {
     from.send(chunk)?;
     for peer in to.iter_mut() {
+        let own_prefix = format!("{}: ", peer.local_addr());
         peer.expect_bytes(&relayed(from, chunk))
+            .map_err(|failure| match &*failure.problem {
+                // Its own words came back: say so, not just "something else".
+                Problem::Mismatch { got, .. } if got.starts_with(own_prefix.as_bytes()) => {
+                    failure.with_advice(NOT_TO_SENDER)
+                }
+                _ => failure,
+            })
             .advice(RELAY_ADVICE)?;
     }
     Ok(())

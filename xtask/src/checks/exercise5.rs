@@ -2,7 +2,7 @@
 //! lists who is online (to the asker), errors go to the asker only, and two
 //! clients racing for one name cannot both get it.
 
-use std::sync::Arc;
+use std::sync::Barrier;
 
 use super::chat::{self, all_silent, chat, from_server, join, renamed};
 use crate::grader::failure::{Advise, Expect, Failure};
@@ -37,7 +37,7 @@ pub fn check() -> Check {
                 run: bad_commands,
             },
             Scenario {
-                name: "two clients racing for one name: exactly one gets it",
+                name: "four clients racing for one name: exactly one gets it, every time",
                 run: rename_race,
             },
             Scenario {
@@ -133,74 +133,95 @@ fn bad_commands(ctx: &Ctx) -> Expect {
     all_silent(&mut [&mut ann, &mut bob], ASKER_ONLY)
 }
 
+/// How many times the racers race. A server that checks the name, unlocks,
+/// then takes it loses only when two threads interleave just so: one round
+/// rarely shows it, many rounds usually do.
+const RACE_ROUNDS: usize = 25;
+
 fn rename_race(ctx: &Ctx) -> Expect {
     const ADVICE: &str = "Check that the name is free and take it in one step, under one \
         lock: if you check, unlock, then rename, two clients can both pass the check.";
     let mut ann = join(ctx, "ann", &mut [])?;
     let mut bob = join(ctx, "bob", &mut [&mut ann])?;
     let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
-    let target = ctx.unique_name("zoe");
-    let command = format!("/name {target}");
-    // Both at once, from two threads, so the server handles them together.
-    let barrier = Arc::new(std::sync::Barrier::new(2));
-    let (bob_sent, cat_sent) = std::thread::scope(|scope| {
-        let b = Arc::clone(&barrier);
-        let command = &command;
-        let bob = &mut bob;
-        let handle = scope.spawn(move || {
-            b.wait();
-            bob.say(command)
-        });
-        barrier.wait();
-        let cat_sent = cat.say(command);
-        (
-            handle.join().expect("the sending thread does not panic"),
-            cat_sent,
-        )
-    });
-    bob_sent?;
-    cat_sent?;
-    let bob_notice = renamed(&bob.name, &target);
-    let cat_notice = renamed(&cat.name, &target);
-    let first = ann.expect_where(&format!("`{bob_notice}` or `{cat_notice}`"), |line| {
-        line == bob_notice || line == cat_notice
-    })?;
-    let (winner, loser, notice) = if first == bob_notice {
-        (&mut bob, &mut cat, bob_notice)
-    } else {
-        (&mut cat, &mut bob, cat_notice)
-    };
-    winner.expect(&notice).advice(RENAME_ADVICE)?;
-    // The loser gets the winner's notice and its own error, in either order.
-    let mut got_notice = false;
-    let mut got_error = false;
-    for _ in 0..2 {
-        let line = loser
-            .expect_where("the winner's rename notice and an error", |line| {
-                (line == notice && !got_notice) || (from_server(line) && !line.contains(" is now "))
+    let mut dan = join(ctx, "dan", &mut [&mut ann, &mut bob, &mut cat])?;
+    let eve = join(ctx, "eve", &mut [&mut ann, &mut bob, &mut cat, &mut dan])?;
+    let mut racers = [bob, cat, dan, eve];
+    ctx.note(format!(
+        "bob, cat, dan and eve ask for the same new name at the same instant, {RACE_ROUNDS} times"
+    ));
+    for _ in 0..RACE_ROUNDS {
+        let target = ctx.unique_name("zoe");
+        race(&mut racers, &format!("/name {target}"))?;
+        let notices: Vec<String> = racers.iter().map(|r| renamed(&r.name, &target)).collect();
+        let first = ann
+            .expect_where(&format!("one of {notices:?}"), |line| {
+                notices.iter().any(|n| n == line)
             })
             .advice(ADVICE)?;
-        if line == notice {
-            got_notice = true;
-        } else {
-            got_error = true;
+        let winner = notices.iter().position(|n| *n == first).unwrap_or(0);
+        for (i, racer) in racers.iter_mut().enumerate() {
+            if i == winner {
+                racer.expect(&first).advice(RENAME_ADVICE)?;
+                continue;
+            }
+            // A loser gets the winner's notice and its own error, in either order.
+            let mut got_notice = false;
+            for _ in 0..2 {
+                let line = racer
+                    .expect_where("the winner's rename notice and an error", |line| {
+                        (line == first && !got_notice)
+                            || (from_server(line) && !line.contains(" is now "))
+                    })
+                    .advice(ADVICE)?;
+                got_notice |= line == first;
+            }
+            if !got_notice {
+                return Err(Failure::wrong(
+                    format!("{} received two errors and no rename notice", racer.label()),
+                    "the loser receives the winner's rename notice and one error",
+                )
+                .with_advice(ADVICE));
+            }
         }
-    }
-    if !(got_notice && got_error) {
-        return Err(Failure::wrong(
-            format!("{} received two errors and no rename notice", loser.label()),
-            "the loser receives the winner's rename notice and one error",
-        )
-        .with_advice(ADVICE));
+        racers[winner].name = target;
     }
     ann.expect_silence().advice(ADVICE)?;
-    winner.name = target.clone();
+    let last = racers.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
     ann.say("/who")?;
     ann.expect_where(
-        &format!("`SERVER: online: ...` with {target} once"),
-        |line| line.starts_with("SERVER: online: ") && line.matches(target.as_str()).count() == 1,
+        &format!("`SERVER: online: ...` with {last:?} once each"),
+        |line| {
+            line.strip_prefix("SERVER: online: ").is_some_and(|list| {
+                last.iter()
+                    .all(|name| list.split(", ").filter(|n| n == name).count() == 1)
+            })
+        },
     )
     .advice(ADVICE)?;
+    Ok(())
+}
+
+/// Every racer sends `command` at the same instant, each from its own
+/// thread, so the server's threads handle them together.
+fn race(racers: &mut [Peer], command: &str) -> Expect {
+    let barrier = Barrier::new(racers.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = racers
+            .iter_mut()
+            .map(|racer| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    racer.say(command)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racing thread does not panic"))
+            .collect::<Expect<Vec<()>>>()
+    })?;
     Ok(())
 }
 

@@ -53,9 +53,10 @@ pub fn hint(problem: &Problem) -> String {
              that client leaves."
             .into(),
         Problem::Mismatch { expected, got, .. } => mismatch_hint(expected, got),
-        Problem::NotSilent { .. } => "This client received something it should not have: a \
-             sender never gets its own message back, command replies and errors go only to \
-             the one who asked, and a newcomer gets no notice about itself."
+        Problem::NotSilent { .. } => "Something arrived that should not have: compare it with \
+             what was expected. (In a chat, a sender never gets its own message back, command \
+             replies and errors go only to the one who asked, and a newcomer gets no notice \
+             about itself.)"
             .into(),
         Problem::FrameTooLong { header, .. } => {
             if header.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
