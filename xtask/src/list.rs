@@ -25,8 +25,10 @@ pub struct Args {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
     NotStarted,
-    /// Changed, not graded (`--quick`, or git unavailable and `--quick`).
+    /// Changed, not graded (`--quick`).
     Started,
+    /// Not graded (`--quick`) and git cannot tell (a copy without `.git`).
+    Unknown,
     DoesNotBuild,
     Failing {
         passed: usize,
@@ -40,6 +42,7 @@ impl State {
         let (text, paint_as) = match self {
             State::NotStarted => ("not started".to_string(), Colour::Dim),
             State::Started => ("started".to_string(), Colour::Yellow),
+            State::Unknown => ("? (no git)".to_string(), Colour::Dim),
             State::DoesNotBuild => ("does not build".to_string(), Colour::Red),
             State::Failing { passed, total } => (format!("failing {passed}/{total}"), Colour::Red),
             State::Passing => ("passing".to_string(), Colour::Green),
@@ -76,9 +79,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let exercises: Vec<(u8, Package)> = EXERCISES
         .filter_map(|n| course::exercise(n).map(|p| (n, p)))
         .collect();
-    let untouched: Vec<bool> = exercises
+    let untouched: Vec<Option<bool>> = exercises
         .iter()
-        .map(|(_, package)| course::is_untouched(package) == Some(true))
+        .map(|(_, package)| course::is_untouched(package))
         .collect();
     // Build one at a time (compiler errors stay readable), grade side by side.
     let states: Vec<State> = thread::scope(|scope| {
@@ -86,10 +89,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .iter()
             .zip(&untouched)
             .map(|((n, package), &untouched)| {
-                if untouched {
+                if untouched == Some(true) {
                     None
                 } else if args.quick {
-                    Some(Err(State::Started))
+                    Some(Err(if untouched.is_some() {
+                        State::Started
+                    } else {
+                        State::Unknown
+                    }))
                 } else {
                     match build::build_binary(&package.name, Profile::Dev) {
                         Err(_) => Some(Err(State::DoesNotBuild)),
