@@ -105,6 +105,35 @@ pub fn hint(problem: &Problem) -> String {
     }
 }
 
+/// Whether the problem alone pinpoints the cause (a line without its
+/// newline, a `\r` left in, text where a frame was due, a crash, a taken
+/// address...), so its hint should come before the scenario's general
+/// advice.
+pub fn is_specific(problem: &Problem) -> bool {
+    match problem {
+        Problem::Timeout {
+            waiting: Waiting::Line,
+            partial,
+            ..
+        } => !partial.is_empty() && !partial.contains(&b'\n'),
+        Problem::Timeout {
+            waiting: Waiting::Frame,
+            partial,
+            ..
+        } => !partial.is_empty(),
+        Problem::Mismatch { got, .. } => String::from_utf8_lossy(got).contains('\r'),
+        Problem::FrameTooLong { .. }
+        | Problem::Crashed { .. }
+        | Problem::AddrInUse
+        | Problem::NoListeningLine { .. }
+        | Problem::BadListeningLine { .. }
+        | Problem::ExitedEarly { .. }
+        | Problem::CannotRun { .. }
+        | Problem::Refused { .. } => true,
+        _ => false,
+    }
+}
+
 /// A hint from the server's own output, when it shows the cause: a panic
 /// in one of its threads (the process lives on, that client's connection dies).
 pub fn output_hint(output: &[Entry]) -> Option<String> {
@@ -224,6 +253,14 @@ mod tests {
         let text = output_hint(&lines).expect("a hint");
         assert!(text.contains("src/main.rs:40:10"), "{text}");
         assert_eq!(output_hint(&lines[..1]), None);
+    }
+
+    #[test]
+    fn a_missing_newline_is_more_specific_than_advice() {
+        assert!(is_specific(&timeout(Waiting::Line, b"bob: hi")));
+        assert!(!is_specific(&timeout(Waiting::Line, b"")));
+        assert!(!is_specific(&timeout(Waiting::Line, b"bob: hi\nbob: ")));
+        assert!(is_specific(&Problem::AddrInUse));
     }
 
     #[test]

@@ -80,15 +80,21 @@ fn transcript_legend(outcome: &Outcome, colour: bool) -> String {
     paint(&legend, Colour::Bold, colour)
 }
 
-/// The whole hint: the scenario's advice about its idea, then what the
-/// observed problem usually means, then what the server's output shows.
+/// The whole hint: the scenario's advice about its idea and what the
+/// observed problem usually means (that first when it pinpoints the cause),
+/// then what the server's output shows.
 pub fn hint_text(outcome: &Outcome) -> Option<String> {
     let failure = outcome.failure.as_ref()?;
     let mut parts = Vec::new();
     if let Some(advice) = &failure.advice {
         parts.push(advice.clone());
     }
-    parts.push(hints::hint(&failure.problem));
+    let general = hints::hint(&failure.problem);
+    if hints::is_specific(&failure.problem) {
+        parts.insert(0, general);
+    } else {
+        parts.push(general);
+    }
     if let Some(output_hint) = &outcome.output_hint {
         parts.push(output_hint.clone());
     }
@@ -208,8 +214,11 @@ mod tests {
         );
         assert!(lines[2].contains("| printed by the server"));
         assert_eq!(lines[3], r#"          bob -> "one\ntwo\n""#);
+        assert!(lines[4].starts_with("        hint: Bytes arrived but no newline"));
         assert!(
-            lines[4].starts_with("        hint: Split the stream at each newline. Bytes arrived")
+            lines
+                .iter()
+                .any(|l| l.contains("Split the stream at each newline."))
         );
         assert!(
             lines.iter().all(|l| l.chars().count() <= WRAP + 14),
