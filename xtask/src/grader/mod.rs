@@ -23,7 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use failure::{Expect, Failure, Problem};
-use peer::{Peer, Wire};
+use peer::{Connections, Links, Peer, Wire};
 use room::Room;
 use server::ServerProcess;
 use timeouts::Timeouts;
@@ -226,18 +226,24 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
         },
     };
     let log = Log::default();
+    let connections = Arc::new(Connections::default());
     let result = {
         let ctx = Ctx {
             addr,
-            timeouts,
             wire: check.wire,
-            log: log.clone(),
-            room: Arc::new(Room::new(process.is_none())),
+            links: Links {
+                log: log.clone(),
+                timeouts,
+                room: Arc::new(Room::new(process.is_none())),
+                connections: Arc::clone(&connections),
+            },
             server: process.as_ref(),
         };
-        // The scenario's clients are dropped (closed) when it returns.
         (scenario.run)(&ctx)
     };
+    // Every client stays connected until here: record what they left
+    // unread, then close them all.
+    connections.close_all(&log);
     let mut failure = result.err();
     if let Some(process) = &process {
         // A server that died shows it: its connections end. Give the exit a
@@ -294,16 +300,14 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
 /// to make recording clients.
 pub struct Ctx<'a> {
     addr: SocketAddr,
-    timeouts: Timeouts,
     wire: Wire,
-    log: Log,
-    room: Arc<Room>,
+    links: Links,
     server: Option<&'a ServerProcess>,
 }
 
 impl Ctx<'_> {
     pub fn timeouts(&self) -> Timeouts {
-        self.timeouts
+        self.links.timeouts
     }
 
     /// Whether the server may have other clients than this scenario's (a
@@ -329,35 +333,27 @@ impl Ctx<'_> {
     }
 
     fn open(&self, label: &str, tiny: bool) -> Expect<Peer> {
-        Peer::connect(
-            label,
-            self.addr,
-            self.wire,
-            tiny,
-            self.log.clone(),
-            self.timeouts,
-            Arc::clone(&self.room),
-        )
+        Peer::connect(label, self.addr, self.wire, tiny, self.links.clone())
     }
 
     /// A name for a probe client: notices about it are skipped by all.
     pub fn probe_name(&self) -> String {
-        self.room.probe_name()
+        self.links.room.probe_name()
     }
 
     /// Whether `name` is a probe client's.
     pub fn is_probe(&self, name: &str) -> bool {
-        self.room.is_probe(name)
+        self.links.room.is_probe(name)
     }
 
     /// A name no one else uses, starting with `label`.
     pub fn unique_name(&self, label: &str) -> String {
-        self.room.unique_name(label)
+        self.links.room.unique_name(label)
     }
 
     /// A note in the grader's own voice.
     pub fn note(&self, text: impl Into<String>) {
-        self.log.push(
+        self.links.log.push(
             transcript::Voice::Client("grader".into()),
             Event::Note(text.into()),
         );

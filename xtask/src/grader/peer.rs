@@ -5,7 +5,8 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,96 @@ const MAX_UNREAD_SHOWN: usize = 64 * 1024;
 /// after a few kilobytes (the kernel may round it up a little).
 const SMALL_RECEIVE_BUFFER: usize = 4096;
 
+/// Every connection of a scenario stays open until the scenario ends,
+/// unless the scenario closes or resets it on purpose: this keeps a
+/// duplicate of each, so that when the scenario is over, what every client
+/// received and never read is recorded before any of them leaves (a client
+/// leaving would otherwise cause notices that blur the picture).
+#[derive(Debug, Default)]
+pub struct Connections {
+    open: Mutex<Vec<Open>>,
+    next_id: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Open {
+    id: u64,
+    label: String,
+    stream: TcpStream,
+    quiet: Arc<AtomicBool>,
+}
+
+impl Connections {
+    fn register(&self, label: &str, stream: &TcpStream, quiet: &Arc<AtomicBool>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(stream) = stream.try_clone() {
+            self.lock().push(Open {
+                id,
+                label: label.to_string(),
+                stream,
+                quiet: Arc::clone(quiet),
+            });
+        }
+        id
+    }
+
+    /// Lets go of a connection's duplicate, so that closing it closes it.
+    fn forget(&self, id: u64) {
+        self.lock().retain(|open| open.id != id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Open>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records what each open connection received and nobody read (a
+    /// message broadcast by mistake shows up here), then closes them all.
+    pub fn close_all(&self, log: &Log) {
+        let open = std::mem::take(&mut *self.lock());
+        for connection in &open {
+            if !connection.quiet.load(Ordering::Relaxed) {
+                record_unread(connection, log);
+            }
+        }
+    }
+}
+
+fn record_unread(connection: &Open, log: &Log) {
+    let mut stream = &connection.stream;
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut chunk = [0u8; 16 * 1024];
+    let mut unread = 0;
+    while unread < MAX_UNREAD_SHOWN {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                unread += n;
+                log.push(
+                    Voice::Client(connection.label.clone()),
+                    Event::Received(chunk[..n].to_vec()),
+                );
+            }
+        }
+    }
+    if unread > 0 {
+        log.note(
+            &connection.label,
+            "(that had arrived, unread, when the scenario ended)",
+        );
+    }
+}
+
+/// What the clients of one scenario share.
+#[derive(Debug, Clone)]
+pub(crate) struct Links {
+    pub log: Log,
+    pub timeouts: Timeouts,
+    pub room: Arc<Room>,
+    pub connections: Arc<Connections>,
+}
+
 /// Why a read stopped without data.
 enum Stop {
     Timeout,
@@ -58,11 +149,12 @@ pub struct Peer {
     log: Log,
     timeouts: Timeouts,
     room: Arc<Room>,
-    quiet: bool,
+    connections: Arc<Connections>,
+    /// This connection's number in `connections`.
+    id: u64,
+    quiet: Arc<AtomicBool>,
     /// Messages that may arrive at most once, anywhere, and are then skipped.
     tolerated: Vec<(Vec<u8>, bool)>,
-    /// Set when the scenario closes or resets this client on purpose.
-    leaving: bool,
 }
 
 impl Peer {
@@ -74,10 +166,14 @@ impl Peer {
         addr: SocketAddr,
         wire: Wire,
         small_receive_buffer: bool,
-        log: Log,
-        timeouts: Timeouts,
-        room: Arc<Room>,
+        links: Links,
     ) -> Expect<Peer> {
+        let Links {
+            log,
+            timeouts,
+            room,
+            connections,
+        } = links;
         let expected = format!("{label} can connect to {addr}");
         let failed = |error: std::io::Error| {
             let problem = match error.kind() {
@@ -115,6 +211,8 @@ impl Peer {
             format!("connected from {local}")
         };
         log.note(label, note);
+        let quiet = Arc::new(AtomicBool::new(false));
+        let id = connections.register(label, &stream, &quiet);
         Ok(Peer {
             label: label.to_string(),
             name: String::new(),
@@ -125,9 +223,10 @@ impl Peer {
             log,
             timeouts,
             room,
-            quiet: false,
+            connections,
+            id,
+            quiet,
             tolerated: Vec::new(),
-            leaving: false,
         })
     }
 
@@ -146,7 +245,11 @@ impl Peer {
     /// Stops (or resumes) recording bytes, for bulk transfers that would
     /// drown the transcript; write a note that says what happened instead.
     pub fn set_quiet(&mut self, quiet: bool) {
-        self.quiet = quiet;
+        self.quiet.store(quiet, Ordering::Relaxed);
+    }
+
+    fn is_quiet(&self) -> bool {
+        self.quiet.load(Ordering::Relaxed)
     }
 
     /// Adds a note to the transcript in this client's voice.
@@ -179,7 +282,7 @@ impl Peer {
 
     /// Sends `bytes` in one write.
     pub fn send(&mut self, bytes: &[u8]) -> Expect {
-        if !self.quiet {
+        if !self.is_quiet() {
             self.log.push(
                 Voice::Client(self.label.clone()),
                 Event::Sent(bytes.to_vec()),
@@ -236,43 +339,20 @@ impl Peer {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
-    /// Closes the connection the polite way (FIN).
-    pub fn close(mut self) {
+    /// Closes the connection the polite way (FIN), now.
+    pub fn close(self) {
         self.note("closes the connection");
-        self.leaving = true;
+        let _ = self.stream.shutdown(Shutdown::Both);
+        self.connections.forget(self.id);
     }
 
     /// Drops the connection with a TCP reset, like a laptop that vanished
     /// mid-chat: SO_LINGER with a zero timeout, then close.
-    pub fn reset(mut self) {
+    pub fn reset(self) {
         self.note("resets the connection (RST), like a laptop that vanished");
         let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
-        self.leaving = true;
-    }
-
-    /// Records whatever has arrived but was never read, so a transcript
-    /// shows everything the server sent (a message broadcast by mistake).
-    fn record_unread(&mut self) {
-        if self.stream.set_nonblocking(true).is_err() {
-            return;
-        }
-        let mut chunk = [0u8; 16 * 1024];
-        let mut unread = 0;
-        while unread < MAX_UNREAD_SHOWN {
-            match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    unread += n;
-                    self.log.push(
-                        Voice::Client(self.label.clone()),
-                        Event::Received(chunk[..n].to_vec()),
-                    );
-                }
-            }
-        }
-        if unread > 0 {
-            self.note("(that arrived, unread, before the scenario ended)");
-        }
+        // The duplicate goes first, so that dropping `self` is the last close.
+        self.connections.forget(self.id);
     }
 
     // ----- receiving -----
@@ -301,7 +381,7 @@ impl Peer {
                     return Err(Stop::Eof);
                 }
                 Ok(n) => {
-                    if !self.quiet {
+                    if !self.is_quiet() {
                         self.log.push(
                             Voice::Client(self.label.clone()),
                             Event::Received(chunk[..n].to_vec()),
@@ -674,14 +754,6 @@ impl Peer {
                     return Err(Failure::new(problem, expected));
                 }
             }
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if !self.leaving && !self.quiet && self.ended.is_none() {
-            self.record_unread();
         }
     }
 }
