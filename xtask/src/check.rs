@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "addr", value_name = "M", num_args = 0..=1, require_equals = true)]
     pub step: Option<Option<u8>>,
     /// Grade a server that is already running, anywhere, in any language
-    /// (start it fresh: the scenarios expect an empty-ish room).
+    /// (best started fresh; other people's chatter in the room is ignored).
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<String>,
     /// How long to wait for any one reply, in seconds; every other wait
