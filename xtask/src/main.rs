@@ -12,7 +12,12 @@ use clap::{Parser, Subcommand};
 use xtask::workspace;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "The course runner", version)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "The course runner",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,8 +37,20 @@ enum Command {
     Bench(xtask::bench::Args),
 }
 
-fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    // Errors are printed as one plain sentence with its causes. Returning
+    // `anyhow::Result` from main would also print a backtrace whenever
+    // RUST_BACKTRACE is set, which reads like a crash of the tool.
+    match dispatch(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Root => {
             println!("{}", workspace::root().display());
