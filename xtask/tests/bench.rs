@@ -156,3 +156,29 @@ fn every_scenario_is_one_command_that_refuses_the_wrong_servers() {
     let err = bench::execute(&args).unwrap_err().to_string();
     assert!(err.contains("chat server"), "{err}");
 }
+
+#[test]
+fn length_prefixed_frames_on_step7() {
+    let report = bench(&[
+        "fanout",
+        "--compare",
+        "step7",
+        "--clients",
+        "4",
+        "--messages",
+        "10",
+        "--no-chart",
+    ]);
+    assert_all_accounted_for(&report, 1);
+    assert_eq!(report.rows[0].outcome.expected, 4 * 10 * 3);
+    let report = bench(&[
+        "stalled",
+        "--compare",
+        "step7",
+        "--clients",
+        "4",
+        "--messages",
+        "20",
+    ]);
+    assert_all_accounted_for(&report, 1);
+}
