@@ -43,11 +43,12 @@
 //! not frames: the server reads the first four bytes, `hell`, as a length
 //! (0x68656c6c, 1,751,477,356 bytes), refuses it at once and closes the
 //! connection (`nc` may show the error frame's text after four odd bytes).
-//! Then send frames from Python, in terminal 4:
+//! Then send frames from Python, in terminal 4 (single quotes outside, so
+//! that the shell leaves `!I` alone):
 //!
 //! ```text
-//! python3 -c "import socket, struct; s = socket.create_connection(('127.0.0.1', 65433));
-//! f = lambda b: s.sendall(struct.pack('!I', len(b)) + b); f(b'py'); f(b'two\nlines'); input('Enter leaves ')"
+//! python3 -c 'import socket, struct; s = socket.create_connection(("127.0.0.1", 65433));
+//! f = lambda b: s.sendall(struct.pack("!I", len(b)) + b); f(b"py"); f(b"two\nlines"); input("Enter leaves ")'
 //! ```
 //!
 //! alice and bob see `py` join, then one message with a � where the
