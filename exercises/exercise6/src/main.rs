@@ -104,12 +104,16 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // A queue smaller than one message would drop everybody on the first
-    // long line (+ 64 for `NAME: `, with room to spare).
+    // long line. The longest message the room relays is `NAME: ` (32
+    // characters of up to 4 bytes, and 2) before the text, whose every byte
+    // may become a 3-byte U+FFFD: a control character or invalid UTF-8.
+    let longest_message = 3 * args.max_line + 4 * 32 + 2;
     ensure!(
-        args.queue_bytes >= 2 * (args.max_line + 64),
-        "--queue-bytes ({}) must be at least twice --max-line plus a name ({})",
+        args.queue_bytes >= 2 * longest_message,
+        "--queue-bytes ({}) must hold two of the longest messages, {} bytes for --max-line {}",
         args.queue_bytes,
-        2 * (args.max_line + 64)
+        2 * longest_message,
+        args.max_line
     );
     let limits = Arc::new(Limits {
         max_line: usize::try_from(args.max_line)?,
