@@ -12,6 +12,17 @@ use super::scenarios::Scenario;
 /// Size of the picture in pixels.
 const SIZE: (u32, u32) = (860, 520);
 
+/// Line colours, the baseline first: dark enough on white, told apart
+/// without relying on red against green alone.
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+];
+
 /// One line of the chart: a step and its (clients, deliveries/s) points.
 pub type Series = (String, Vec<(f64, f64)>);
 
@@ -91,7 +102,7 @@ pub fn draw(series: &[Series], subtitle: &str, path: &Path) -> anyhow::Result<()
         .draw()
         .map_err(|e| fail(&e))?;
     for (i, (name, points)) in series.iter().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
+        let colour = COLOURS[i % COLOURS.len()];
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),

@@ -175,6 +175,8 @@ pub struct Outcome {
     pub violations: u64,
     /// The first few violations, for the report.
     pub violation_samples: Vec<String>,
+    /// Which senders' texts went missing, when some did.
+    pub missing_samples: Vec<String>,
     /// How the run ended.
     pub end: End,
     /// Server memory and threads, if sampled.
@@ -480,6 +482,8 @@ struct ReaderReport {
     samples: Vec<String>,
     /// The server closed or reset the connection.
     closed: bool,
+    /// How many texts of each sender arrived (chat).
+    per_sender: Vec<u64>,
 }
 
 impl ReaderReport {
@@ -511,8 +515,10 @@ impl ReaderPlan {
 }
 
 fn chat_reader(conn: Conn, plan: ReaderPlan, shared: Arc<Shared>) -> ReaderReport {
-    let mut report = ReaderReport::default();
-    let mut next_seq = vec![0u64; plan.senders];
+    let mut report = ReaderReport {
+        per_sender: vec![0; plan.senders],
+        ..ReaderReport::default()
+    };
     let expected = plan.expected();
     let mut reader = BufReader::with_capacity(READ_BUFFER, conn);
     let mut buf = Vec::with_capacity(256);
@@ -570,19 +576,19 @@ fn chat_reader(conn: Conn, plan: ReaderPlan, shared: Arc<Shared>) -> ReaderRepor
             report.violation(format!("{} got {message:?}", client_name(plan.index)));
             continue;
         };
-        if seq != next_seq[id] {
+        if seq != report.per_sender[id] {
             report.violation(format!(
                 "{} got text {seq} of {name} when text {} was due",
                 client_name(plan.index),
-                next_seq[id]
+                report.per_sender[id]
             ));
-            if seq < next_seq[id] {
+            if seq < report.per_sender[id] {
                 continue; // a repeat, or one overtaken: delivered before
             }
             // A gap: the texts in between are lost (they will show as
             // missing); this one is new, and counts.
         }
-        next_seq[id] = seq + 1;
+        report.per_sender[id] = seq + 1;
         report
             .latency
             .record(Duration::from_nanos(now.saturating_sub(sent)));
@@ -594,6 +600,31 @@ fn chat_reader(conn: Conn, plan: ReaderPlan, shared: Arc<Shared>) -> ReaderRepor
             return finish(report);
         }
     }
+}
+
+/// Where the missing texts went missing: for each sender some reader is
+/// short of, how many readers are short and the least any of them got.
+fn missing_by_sender(reports: &[ReaderReport], senders: usize, messages: u64) -> Vec<String> {
+    (0..senders)
+        .filter_map(|id| {
+            let counts: Vec<u64> = reports
+                .iter()
+                .enumerate()
+                .filter(|(reader, _)| *reader != id)
+                .map(|(_, r)| r.per_sender.get(id).copied().unwrap_or(0))
+                .collect();
+            let short = counts.iter().filter(|&&n| n < messages).count();
+            let least = counts.iter().copied().min()?;
+            (short > 0).then(|| {
+                format!(
+                    "{}'s texts: {short} of {} readers short, the furthest behind stopped \
+                     at text {least} of {messages}",
+                    client_name(id),
+                    counts.len()
+                )
+            })
+        })
+        .collect()
 }
 
 fn chat_sender(
@@ -730,6 +761,7 @@ fn run_chat(
             leaves_seen: 0,
             violations: 0,
             violation_samples: Vec::new(),
+            missing_samples: Vec::new(),
             end,
             server: joined_status.map(|joined| ServerFigures {
                 joined,
@@ -738,21 +770,31 @@ fn run_chat(
         };
         let mut last = t0;
         let mut closed = 0;
+        let mut reports = Vec::with_capacity(readers_count);
         for reader in readers.drain(..) {
-            let r = reader
-                .join()
-                .map_err(|_| anyhow::anyhow!("a reader thread panicked"))?;
+            reports.push(
+                reader
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a reader thread panicked"))?,
+            );
+        }
+        for r in &reports {
             outcome.latency.merge(&r.latency);
             outcome.delivered += r.received;
             outcome.leaves_seen += r.leaves;
             outcome.violations += r.violations;
-            for s in r.samples {
+            for s in &r.samples {
                 if outcome.violation_samples.len() < 5 {
-                    outcome.violation_samples.push(s);
+                    outcome.violation_samples.push(s.clone());
                 }
             }
             closed += usize::from(r.closed);
             last = last.max(r.last_delivery.unwrap_or(t0));
+        }
+        if outcome.delivered < expected {
+            outcome.missing_samples =
+                missing_by_sender(&reports, load.senders, load.messages as u64);
+            outcome.missing_samples.truncate(5);
         }
         outcome.held = load.clients - closed - stalled_dropped;
         outcome.elapsed = last - t0;
@@ -857,6 +899,7 @@ fn run_echo(addr: SocketAddr, load: &Load, progress: &Progress) -> anyhow::Resul
             leaves_seen: 0,
             violations: 0,
             violation_samples: Vec::new(),
+            missing_samples: Vec::new(),
             end,
             server: None,
         };
@@ -968,6 +1011,8 @@ mod tests {
         DropsText1,
         /// Relays text number 1 of every sender twice.
         RepeatsText1,
+        /// Never relays anything c0 says.
+        SilencesC0,
     }
 
     /// A tiny chat on 127.0.0.1 for `clients` clients (then it stops
@@ -1004,6 +1049,7 @@ mod tests {
                         let text_1 = parse_text(&buf).is_some_and(|t| t.1 == 1);
                         let copies = match fault {
                             Fault::DropsText1 if text_1 => 0,
+                            Fault::SilencesC0 if name == "c0" => 0,
                             Fault::RepeatsText1 if text_1 => 2,
                             _ => 1,
                         };
@@ -1064,6 +1110,17 @@ mod tests {
         assert!(o.violation_samples[0].contains("when text 1 was due"));
         assert_eq!(o.end, End::Stalled);
         assert!(!o.accounted_for());
+    }
+
+    #[test]
+    fn a_silenced_sender_is_named_in_the_missing_report() {
+        let o = run_fake(Framing::Lines, Fault::SilencesC0);
+        assert_eq!(o.delivered, 8, "only c1's texts arrive");
+        assert_eq!(o.violations, 0);
+        assert_eq!(
+            o.missing_samples,
+            ["c0's texts: 2 of 2 readers short, the furthest behind stopped at text 0 of 4"]
+        );
     }
 
     #[test]

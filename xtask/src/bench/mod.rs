@@ -183,6 +183,7 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
 
     let colour = term::colour_enabled();
     let baseline = targets[0].name();
+    println!("machine: {}\n", machine());
     let mut rows: Vec<Row> = Vec::new();
     for case in &cases {
         // Repetitions alternate between the steps, so a machine that gets
@@ -384,9 +385,22 @@ fn ensure_fds(needed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The machine and load the chart's figures come from.
-fn chart_subtitle(rows: &[Row]) -> String {
+/// The machine the figures come from: cores, CPU model (where the system
+/// says), operating system.
+pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("model name"))?;
+            Some(line.split_once(':')?.1.trim().to_string())
+        })
+        .map_or(String::new(), |model| format!(" ({model})"));
+    format!("{cores} cores{cpu}, {}", std::env::consts::OS)
+}
+
+/// The load and machine the chart's figures come from.
+fn chart_subtitle(rows: &[Row]) -> String {
     let load = rows
         .iter()
         .find(|r| r.scenario == Scenario::Fanout)
@@ -395,14 +409,15 @@ fn chart_subtitle(rows: &[Row]) -> String {
                 .load
                 .rate
                 .map_or("full speed".into(), |x| format!("{x}/s"));
+            let runs = match r.rates.len() {
+                1 => String::new(),
+                n => format!(", median of {n} runs"),
+            };
             format!(
-                "{} senders at {rate}, {}-byte texts",
+                "{} senders at {rate}, {}-byte texts{runs}",
                 r.load.senders, r.load.size
             )
         })
         .unwrap_or_default();
-    format!(
-        "{load}; {cores} cores, {}; higher is better",
-        std::env::consts::OS
-    )
+    format!("{load}; {}; higher is better", machine())
 }

@@ -76,6 +76,10 @@ impl Row {
 
     /// Memory each connected client costs the server, in KiB.
     pub fn kib_per_client(&self) -> Option<f64> {
+        // Echo clients are not in a room: nothing to measure per client.
+        if self.scenario == Scenario::Echo {
+            return None;
+        }
         self.outcome.server.map(|s| {
             s.joined.rss_kib.saturating_sub(s.idle.rss_kib) as f64 / self.load.clients as f64
         })
@@ -208,11 +212,12 @@ pub fn criterion(row: &Row, base: Option<&Row>) -> String {
     if let Some(s) = o.server {
         let _ = write!(
             out,
-            "\n{:<28}server:  [peak RSS {:.1} MiB  growth {:.1} MiB  {:.1} KiB/client  {} threads]",
+            "\n{:<28}server:  [peak RSS {:.1} MiB  growth {:.1} MiB{}  {} threads]",
             "",
             mib(s.end.last.peak_rss_kib),
             mib(row.rss_growth_kib().unwrap_or(0)),
-            row.kib_per_client().unwrap_or(0.0),
+            row.kib_per_client()
+                .map_or(String::new(), |k| format!("  {k:.1} KiB/client")),
             s.end.max_threads,
         );
     }
@@ -220,8 +225,8 @@ pub fn criterion(row: &Row, base: Option<&Row>) -> String {
     if result != "ok" {
         let _ = write!(out, "\n{:<28}result:  {result}", "");
     }
-    for sample in &o.violation_samples {
-        let _ = write!(out, "\n{:<28}  e.g. {sample}", "");
+    for sample in o.violation_samples.iter().chain(&o.missing_samples) {
+        let _ = write!(out, "\n{:<28}  {sample}", "");
     }
     out
 }
@@ -394,6 +399,7 @@ mod tests {
                 leaves_seen: 0,
                 violations: 0,
                 violation_samples: vec![],
+                missing_samples: vec![],
                 end: End::Finished,
                 server: None,
             },
