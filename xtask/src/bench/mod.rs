@@ -236,7 +236,8 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
             .clone()
             .unwrap_or_else(|| workspace::root().join(CHART));
         chart::draw(&series, &chart_subtitle(&rows), &path)?;
-        println!("chart: {}", path.display());
+        let root = workspace::root();
+        println!("chart: {}", path.strip_prefix(&root).unwrap_or(&path).display());
         chart_path = Some(path);
     }
     Ok(Report {
