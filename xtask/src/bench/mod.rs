@@ -237,7 +237,10 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
             .unwrap_or_else(|| workspace::root().join(CHART));
         chart::draw(&series, &chart_subtitle(&rows), &path)?;
         let root = workspace::root();
-        println!("chart: {}", path.strip_prefix(&root).unwrap_or(&path).display());
+        println!(
+            "chart: {}",
+            path.strip_prefix(&root).unwrap_or(&path).display()
+        );
         chart_path = Some(path);
     }
     Ok(Report {
