@@ -148,7 +148,7 @@ fn idle_clients_are_held() {
 }
 
 #[test]
-fn every_scenario_is_one_command_that_refuses_the_wrong_servers() {
+fn scenarios_refuse_servers_of_the_wrong_kind() {
     let args = Args::try_parse_from(["bench", "fanout", "--compare", "step1", "--dev"]).unwrap();
     let err = bench::execute(&args).unwrap_err().to_string();
     assert!(err.contains("echo server"), "{err}");
