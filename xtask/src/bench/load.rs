@@ -5,14 +5,16 @@
 //! A chat run goes in three phases:
 //!
 //! 1. **Join.** Clients connect and send their names one after another; the
-//!    next one connects only once the first client has seen the previous
-//!    one's join notice. So client `j` receives exactly the notices of the
+//!    next one connects only once an earlier client has seen the previous
+//!    one's join notice. So each client receives exactly the notices of the
 //!    clients after it, and the run waits until every reader has seen all of
 //!    its notices: nobody misses a message because it was not in the room yet.
 //! 2. **Send.** `senders` clients each send `messages` texts
 //!    `s<ID> <SEQ> <NANOS>` (padded to `size` bytes), at full speed or at
 //!    `rate` per second. NANOS is when the text was written, on a clock every
 //!    thread of the bench shares, so a receiver computes the delivery latency.
+//!    "Full speed" stops `window` texts ahead of the slowest reader: faster
+//!    than any reader can follow would measure the readers' backlog.
 //! 3. **Receive.** Every reader checks that each sender's texts arrive
 //!    exactly once and in order, and stops when it has them all. The run ends
 //!    when every reader is done or gone, when no delivery happened for

@@ -173,6 +173,9 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
+    if args.stall_after.is_nan() || args.stall_after <= 0.0 {
+        bail!("--stall-after must be a positive number of seconds");
+    }
     let cases = scenarios::cases(scenario, &overrides);
     if cases.iter().any(|c| c.load.clients == 0) {
         bail!("--clients must be at least 1");
