@@ -11,6 +11,7 @@ pub mod demo;
 pub mod diff;
 pub mod grader;
 pub mod hint;
+pub mod json;
 pub mod list;
 pub mod myip;
 pub mod reset;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use classroom::lan::{self, Candidate, Kind};
 
+use crate::json;
 use crate::term::{self, Colour};
 
 /// What a classmate runs to join a chat server on this machine, without the
@@ -79,13 +80,13 @@ pub fn render_json(candidates: &[Candidate]) -> String {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let virtual_kind = c.virtual_kind().map_or("null".to_string(), json_string);
+            let virtual_kind = c.virtual_kind().map_or("null".to_string(), json::string);
             format!(
                 "  {{\"rank\": {}, \"interface\": {}, \"ip\": {}, \"kind\": {}, \"virtual\": {}}}",
                 i + 1,
-                json_string(&c.interface),
-                json_string(&c.ip.to_string()),
-                json_string(kind_id(c.kind)),
+                json::string(&c.interface),
+                json::string(&c.ip.to_string()),
+                json::string(kind_id(c.kind)),
                 virtual_kind,
             )
         })
@@ -95,29 +96,6 @@ pub fn render_json(candidates: &[Candidate]) -> String {
     } else {
         format!("[\n{}\n]\n", objects.join(",\n"))
     }
-}
-
-/// A JSON string literal. Interface names are the only text from outside
-/// and may hold anything, so quotes, backslashes and control characters are
-/// escaped as RFC 8259 asks.
-pub fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The full report for a person: every address, the best one marked and
@@ -277,14 +255,5 @@ mod tests {
             "[\n  {\"rank\": 1, \"interface\": \"eth0\", \"ip\": \"192.0.2.2\", \"kind\": \"ipv4\", \"virtual\": null},\n  \
              {\"rank\": 2, \"interface\": \"docker0\", \"ip\": \"172.17.0.1\", \"kind\": \"private-ipv4\", \"virtual\": \"Docker bridge\"}\n]\n"
         );
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("eth0"), "\"eth0\"");
-        assert_eq!(json_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(json_string("tab\there\n"), "\"tab\\there\\n\"");
-        assert_eq!(json_string("\u{1}"), "\"\\u0001\"");
-        assert_eq!(json_string("Wi-Fi é"), "\"Wi-Fi é\"");
     }
 }

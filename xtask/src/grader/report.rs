@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::Outcome;
 use super::hints;
+use crate::json;
 use crate::term::{Colour, paint};
 
 /// The width hint paragraphs are wrapped to.
@@ -125,8 +126,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 pub fn json_line(exercise: u8, target: &str, outcome: &Outcome) -> String {
     let mut out = format!(
         "{{\"exercise\":{exercise},\"target\":{},\"scenario\":{},\"passed\":{},\"seconds\":{:.3}",
-        json_string(target),
-        json_string(outcome.scenario),
+        json::string(target),
+        json::string(outcome.scenario),
         outcome.passed(),
         outcome.elapsed.as_secs_f64()
     );
@@ -134,40 +135,18 @@ pub fn json_line(exercise: u8, target: &str, outcome: &Outcome) -> String {
         let _ = write!(
             out,
             ",\"expected\":{},\"got\":{},\"hint\":{},\"transcript\":[{}]",
-            json_string(&failure.expected),
-            json_string(&failure.problem.observed()),
-            json_string(&hint_text(outcome).unwrap_or_default()),
+            json::string(&failure.expected),
+            json::string(&failure.problem.observed()),
+            json::string(&hint_text(outcome).unwrap_or_default()),
             outcome
                 .transcript
                 .iter()
-                .map(|line| json_string(line))
+                .map(|line| json::string(line))
                 .collect::<Vec<_>>()
                 .join(",")
         );
     }
     out.push('}');
-    out
-}
-
-/// `text` as a JSON string literal (RFC 8259: quote, backslash and control
-/// characters escaped; everything else as is, UTF-8).
-pub fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 
@@ -239,15 +218,6 @@ mod tests {
         assert_eq!(wrap("aa bb cc dd", 5), vec!["aa bb", "cc dd"]);
         assert_eq!(wrap("a verylongword b", 4), vec!["a", "verylongword", "b"]);
         assert!(wrap("   ", 10).is_empty());
-    }
-
-    #[test]
-    fn json_strings_escape_what_json_requires() {
-        assert_eq!(json_string("plain"), r#""plain""#);
-        assert_eq!(json_string("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(json_string("l1\nl2\r\t"), r#""l1\nl2\r\t""#);
-        assert_eq!(json_string("\x1b[0m\u{0}"), r#""\u001b[0m\u0000""#);
-        assert_eq!(json_string("héllo"), "\"héllo\"");
     }
 
     #[test]
