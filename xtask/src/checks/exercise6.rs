@@ -14,17 +14,77 @@ use crate::grader::{Check, Ctx, Scenario};
 /// The default `--max-line` of step 6 (session2/PROTOCOL.md).
 const MAX_LINE: usize = 4096;
 
-/// The flood that a client which never reads must not turn into a stall:
-/// 2000 lines of 4000 bytes (8 MB, more than any socket buffers hold), sent
-/// in batches that the reading client drains as they come.
-const FLOOD_LINES: usize = 2000;
-const FLOOD_LINE_BYTES: usize = 4000;
-const FLOOD_BATCH: usize = 16;
+/// A flood that a client which never reads must not turn into a stall:
+/// `lines` lines of `line_bytes` bytes from ann, sent in batches of `batch`
+/// lines that bob, reading, drains as they come.
+struct Flood {
+    lines: usize,
+    line_bytes: usize,
+    batch: usize,
+    /// What the flood fills, for the transcript's note.
+    why: &'static str,
+    advice: &'static str,
+}
+
+/// Long lines: 2000 of 4000 bytes (8 MB, more than any socket buffers
+/// hold). A server that writes to sockets under the lock stalls.
+const LONG_LINES: Flood = Flood {
+    lines: 2000,
+    line_bytes: 4000,
+    batch: 16,
+    why: "more than any socket buffers hold",
+    advice: STALL_ADVICE,
+};
+
+/// Short lines: 32000 of 200 bytes (6.4 MB). That is more than the kernel
+/// holds for sid (loopback grows a send buffer up to about 4 MB) plus its
+/// queue of 1024 messages, and 1024 messages of 210 bytes (even with as many
+/// again in its writer's hands) stay far below the 1 MiB `--queue-bytes`: the
+/// message bound trips first. A push that then waits for room (a blocking
+/// `send`) stalls the room; a `try_send` fails, and sid is dropped.
+const SHORT_LINES: Flood = Flood {
+    lines: 32_000,
+    line_bytes: 200,
+    batch: 400,
+    why: "more than sid's socket buffers and a 1024-message queue hold",
+    advice: FULL_QUEUE_ADVICE,
+};
+
+/// What the two floods are sized against: step 6's defaults for
+/// `--queue-messages` and `--queue-bytes`, the largest send buffer loopback
+/// grows to (Linux's `tcp_wmem` maximum, macOS's `autosndbufmax`), and the
+/// `NAME: ` before each relayed line (a grader name has 8 characters).
+const QUEUE_MESSAGES: usize = 1024;
+const QUEUE_BYTES: usize = 1 << 20;
+const LARGEST_SEND_BUFFER: usize = 4 << 20;
+const NAME_PREFIX: usize = "ann_k3x9: ".len();
+
+// Long lines: the byte bound trips first, and the flood goes well past the
+// kernel's buffers and a full queue.
+const _: () = assert!(QUEUE_MESSAGES * (NAME_PREFIX + LONG_LINES.line_bytes) > QUEUE_BYTES);
+const _: () =
+    assert!(LONG_LINES.lines * LONG_LINES.line_bytes > LARGEST_SEND_BUFFER + 2 * QUEUE_BYTES);
+// Short lines: a full queue, plus as much again in its writer's hands, stays
+// below half the byte bound; and the flood goes past the kernel's buffers
+// and twice that.
+const SHORT_MESSAGE: usize = NAME_PREFIX + SHORT_LINES.line_bytes + 1;
+const _: () = assert!(2 * QUEUE_MESSAGES * SHORT_MESSAGE < QUEUE_BYTES / 2);
+const _: () = assert!(
+    SHORT_LINES.lines * SHORT_MESSAGE
+        > LARGEST_SEND_BUFFER + 2 * 2 * QUEUE_MESSAGES * SHORT_MESSAGE
+);
 
 const STALL_ADVICE: &str = "One client that stops reading must not stall the others: never \
     write to a socket while holding the shared lock. Give each client a bounded outbound \
     queue (a channel) drained by its own writer thread, and drop a client whose queue \
     overflows or whose writes time out.";
+
+const FULL_QUEUE_ADVICE: &str = "A full queue must not block: once a client's queue holds \
+    `--queue-messages` messages, one more push must fail at once. A blocking `send` on a full \
+    `sync_channel` waits for room with the room's lock held, so everyone waits for the client \
+    that stopped reading (until its writer times out). In `Outbox::push`, queue with \
+    `try_send`: `TrySendError::Full` becomes `PushError::Full`, and the room drops the slow \
+    client.";
 
 pub fn check() -> Check {
     Check {
@@ -38,7 +98,12 @@ pub fn check() -> Check {
             },
             Scenario {
                 name: "a client that stops reading never stalls the others (8 MB of chat)",
-                run: stalled_reader,
+                run: |ctx| stalled_reader(ctx, &LONG_LINES),
+            },
+            Scenario {
+                name: "a full queue never stalls the room: 32000 short lines past a client that \
+                       stops reading",
+                run: |ctx| stalled_reader(ctx, &SHORT_LINES),
             },
             Scenario {
                 name: "names are checked: SERVER, too long, with spaces, taken in any case",
@@ -79,13 +144,16 @@ fn reset_mid_chat(ctx: &Ctx) -> Expect {
     all_silent(&mut [&mut ann, &mut bob], LEAVE_ADVICE)
 }
 
-fn flood_line(i: usize) -> String {
-    let mut line = format!("{i:05} ");
-    line.extend(std::iter::repeat_n('x', FLOOD_LINE_BYTES - line.len()));
-    line
+impl Flood {
+    /// Line `i`: its number, then `x` up to `line_bytes`.
+    fn line(&self, i: usize) -> String {
+        let mut line = format!("{i:05} ");
+        line.extend(std::iter::repeat_n('x', self.line_bytes - line.len()));
+        line
+    }
 }
 
-fn stalled_reader(ctx: &Ctx) -> Expect {
+fn stalled_reader(ctx: &Ctx, flood: &Flood) -> Expect {
     let mut ann = join(ctx, "ann", &mut [])?;
     let mut sid = join_with_tiny_buffer(ctx, "sid", &mut [&mut ann])?;
     sid.set_quiet(true);
@@ -94,32 +162,39 @@ fn stalled_reader(ctx: &Ctx) -> Expect {
     for peer in [&mut ann, &mut bob] {
         peer.tolerate_once(&left(&sid.name));
     }
+    let Flood {
+        lines: total,
+        line_bytes,
+        batch,
+        why,
+        advice,
+    } = *flood;
     ctx.note(format!(
-        "sid never reads; ann sends {FLOOD_LINES} lines of {FLOOD_LINE_BYTES} bytes ({} MB) \
-         in batches of {FLOOD_BATCH}; bob reads each batch (not shown byte by byte)",
-        FLOOD_LINES * FLOOD_LINE_BYTES / 1_000_000
+        "sid never reads; ann sends {total} lines of {line_bytes} bytes ({:.1} MB, {why}) \
+         in batches of {batch}; bob reads each batch (not shown byte by byte)",
+        (total * (line_bytes + 1)) as f64 / 1e6
     ));
     ann.set_quiet(true);
     bob.set_quiet(true);
-    for batch in (0..FLOOD_LINES).step_by(FLOOD_BATCH) {
-        let lines = batch..(batch + FLOOD_BATCH).min(FLOOD_LINES);
-        let mut bytes = Vec::with_capacity(FLOOD_BATCH * (FLOOD_LINE_BYTES + 1));
+    for first in (0..total).step_by(batch) {
+        let lines = first..(first + batch).min(total);
+        let mut bytes = Vec::with_capacity(batch * (line_bytes + 1));
         for i in lines.clone() {
-            bytes.extend_from_slice(flood_line(i).as_bytes());
+            bytes.extend_from_slice(flood.line(i).as_bytes());
             bytes.push(b'\n');
         }
-        ann.send(&bytes).advice(STALL_ADVICE)?;
+        ann.send(&bytes).advice(advice)?;
         for i in lines {
-            if let Err(failure) = bob.expect(&said(&ann.name, &flood_line(i))) {
-                bob.note(format!("had received {i} of the {FLOOD_LINES} lines"));
-                return Err(failure.with_advice(STALL_ADVICE));
+            if let Err(failure) = bob.expect(&said(&ann.name, &flood.line(i))) {
+                bob.note(format!("had received {i} of the {total} lines"));
+                return Err(failure.with_advice(advice));
             }
         }
     }
     ann.set_quiet(false);
     bob.set_quiet(false);
-    bob.note(format!("received all {FLOOD_LINES} lines, in order"));
-    chat(&mut bob, "the room still works", &mut [&mut ann]).advice(STALL_ADVICE)?;
+    bob.note(format!("received all {total} lines, in order"));
+    chat(&mut bob, "the room still works", &mut [&mut ann]).advice(advice)?;
     drop(sid);
     Ok(())
 }
