@@ -186,6 +186,26 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome before the readers report: nothing delivered yet, `held`
+    /// clients still connected, no server figures.
+    fn start(expected: u64, joined: usize, held: usize, end: End) -> Outcome {
+        Outcome {
+            expected,
+            delivered: 0,
+            elapsed: Duration::ZERO,
+            latency: Histogram::default(),
+            joined,
+            held,
+            stalled_dropped: 0,
+            leaves_seen: 0,
+            violations: 0,
+            violation_samples: Vec::new(),
+            missing_samples: Vec::new(),
+            end,
+            server: None,
+        }
+    }
+
     /// Deliveries per second over the sending phase.
     pub fn deliveries_per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
@@ -753,22 +773,12 @@ fn run_chat(
             .filter(|c| !probe_held(c))
             .count();
         let mut outcome = Outcome {
-            expected,
-            delivered: 0,
-            elapsed: Duration::ZERO,
-            latency: Histogram::default(),
-            joined: load.clients,
-            held: 0,
             stalled_dropped,
-            leaves_seen: 0,
-            violations: 0,
-            violation_samples: Vec::new(),
-            missing_samples: Vec::new(),
-            end,
             server: joined_status.map(|joined| ServerFigures {
                 joined,
                 ..ServerFigures::default()
             }),
+            ..Outcome::start(expected, load.clients, 0, end)
         };
         let mut last = t0;
         let mut closed = 0;
@@ -890,21 +900,7 @@ fn run_echo(addr: SocketAddr, load: &Load, progress: &Progress) -> anyhow::Resul
         let expected = load.expected(Protocol::Echo);
         let end = watch(&shared, load.clients, expected, load, progress);
         shared.stop.store(true, Ordering::Relaxed);
-        let mut outcome = Outcome {
-            expected,
-            delivered: 0,
-            elapsed: Duration::ZERO,
-            latency: Histogram::default(),
-            joined: load.clients,
-            held: load.clients,
-            stalled_dropped: 0,
-            leaves_seen: 0,
-            violations: 0,
-            violation_samples: Vec::new(),
-            missing_samples: Vec::new(),
-            end,
-            server: None,
-        };
+        let mut outcome = Outcome::start(expected, load.clients, load.clients, end);
         let mut last = t0;
         for thread in threads.drain(..) {
             let r = thread
