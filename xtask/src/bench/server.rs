@@ -13,7 +13,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::framing::Framing;
-use crate::workspace;
+use crate::course;
+use crate::grader::server::parse_listening_line;
 
 /// How long a freshly started server may take to print its `listening on` line.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,7 +49,7 @@ impl Step {
             None if name.chars().all(|c| c.is_ascii_digit()) => format!("step{name}"),
             None => bail!("`{name}` is not a step: use step1 … step7"),
         };
-        let number: u32 = short["step".len()..]
+        let number: u8 = short["step".len()..]
             .parse()
             .with_context(|| format!("`{name}` is not a step: use step1 … step7"))?;
         let protocol = match number {
@@ -61,19 +62,8 @@ impl Step {
             7 => Protocol::Chat(Framing::Frames),
             _ => bail!("there is no step {number}: use step1 … step7"),
         };
-        let session2 = workspace::root().join("session2");
-        let prefix = format!("{short}-");
-        let package = std::fs::read_dir(&session2)
-            .with_context(|| format!("cannot list {}", session2.display()))?
-            .filter_map(|entry| entry.ok())
-            .filter(|entry| entry.path().join("Cargo.toml").exists())
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .find(|dir| dir.starts_with(&prefix));
-        let Some(package) = package else {
-            bail!(
-                "no package for {short} in {}: it has not been written yet",
-                session2.display()
-            );
+        let Some(package) = course::step(number).map(|package| package.name) else {
+            bail!("no package for {short} in session2/: it has not been written yet");
         };
         Ok(Step {
             short,
@@ -121,12 +111,9 @@ impl ServerProcess {
                 server.tail()
             )
         })?;
-        server.addr = first
-            .strip_prefix("listening on ")
-            .and_then(|a| a.trim().parse().ok())
-            .with_context(|| {
-                format!("first line should be `listening on IP:PORT`, got {first:?}")
-            })?;
+        server.addr = parse_listening_line(&first).with_context(|| {
+            format!("first line should be `listening on IP:PORT`, got {first:?}")
+        })?;
         Ok(server)
     }
 
