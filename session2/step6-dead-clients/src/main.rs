@@ -2,7 +2,7 @@
 //!
 //! **New in this step:** the chat survives its clients. A laptop that
 //! vanishes mid-chat (its connection is reset), a client that stops reading,
-//! someone who pastes 64 MiB without a newline, names himself `SERVER`,
+//! someone who pastes 64 MiB without a newline, calls themselves `SERVER`,
 //! sends escape codes that wipe everyone's screen, or opens a thousand
 //! connections: none of it stalls the room or takes the server down.
 //!
