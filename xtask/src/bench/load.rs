@@ -304,8 +304,12 @@ impl Shared {
         let sent = self.sent.load(Ordering::Relaxed);
         self.received.iter().zip(&self.sent_by).any(|(got, own)| {
             let got = got.load(Ordering::Relaxed);
-            // A client never receives its own texts.
-            got != GONE && sent - own.load(Ordering::Relaxed) >= got + self.window
+            // A client never receives its own texts. Its own count is read
+            // after the total, and a sender may count a text between the
+            // two reads (each counter on its own), so `own` can exceed
+            // `sent` for a moment: saturate instead of underflowing.
+            let for_it = sent.saturating_sub(own.load(Ordering::Relaxed));
+            got != GONE && for_it >= got + self.window
         })
     }
 
