@@ -1,10 +1,12 @@
-//! # Step 6: dead and stalled clients
+//! # Step 6: dead, stalled and hostile clients
 //!
 //! **New in this step:** the chat survives its clients. A laptop that
 //! vanishes mid-chat (its connection is reset), a client that stops reading,
-//! someone who pastes 64 MiB without a newline, calls themselves `SERVER`,
-//! sends escape codes that wipe everyone's screen, or opens a thousand
-//! connections: none of it stalls the room or takes the server down.
+//! one that pastes ten thousand lines at once, someone who sends 64 MiB
+//! without a newline, calls themselves `SERVER` (or `ЅERVER`, with a
+//! Cyrillic `Ѕ`), sends escape codes that wipe everyone's screen, or opens a
+//! thousand connections: none of it stalls the room, costs a listener its
+//! place, or takes the server down.
 //!
 //! **Why step 5 (and the Python lesson) can stall.** There, the thread that
 //! reads a message writes it to every other socket while holding the room's
@@ -24,17 +26,31 @@
 //! everything queued with one `write_all`, so a busy room costs fewer
 //! system calls, not more.
 //!
-//! Every limit has a flag (`--help` shows them with their defaults): line
-//! length (`src/lines.rs`), time to choose a name, number of clients, queue
-//! size, write timeout. Names are validated (`src/names.rs`).
+//! **The client that talks too fast.** A full queue drops the client whose
+//! queue it is: right for a client that stopped reading, wrong for one that
+//! is merely behind a flood. One `seq 1 10000 | chat-client` would fill
+//! every listener's queue in a second, and the room would drop its
+//! listeners while the flooder stayed. So the flooder is slowed at the
+//! source (`src/flood.rs`, IRC's "fake lag"): a client may send a burst of
+//! lines, then a steady rate; beyond that its reader sleeps before the next
+//! line and reads nothing meanwhile, and TCP's flow control slows that
+//! sender, and only that one. A client still being slowed down after one
+//! more burst's worth of time is disconnected ("Excess Flood"). Its log
+//! lines are rationed the same way: a few a second, and a count of the rest.
 //!
-//! **Try it** (four terminals):
+//! Every limit has a flag (`--help` shows them with their defaults): line
+//! length (`src/lines.rs`), time to choose a name, seats in all and per
+//! address (`src/seats.rs`), queue size, write timeout, flood rate and
+//! burst. Names are validated, and so are lookalikes (`src/names.rs`).
+//!
+//! **Try it** (five terminals):
 //!
 //! ```text
 //! terminal 1:  cargo run -p step6-dead-clients
 //! terminal 2:  cargo run -p chat-client            (name: alice)
 //! terminal 3:  cargo run -p chat-client            (name: bob)
 //! terminal 4:  nc 127.0.0.1 65433                  (type a name, then press Ctrl+Z)
+//! terminal 5:  seq 1 10000 | cargo run -p chat-client -- --name prank
 //! ```
 //!
 //! **Observe:** with the `nc` client suspended by Ctrl+Z it reads nothing.
@@ -42,28 +58,35 @@
 //! everything. After a while (a full queue, or `--write-timeout` seconds of
 //! blocked writes) the server logs that the stalled client was dropped and
 //! everyone sees it leave. Try the same against step 5: once its buffers are
-//! full, the whole room freezes. Then try `SERVER` or `al ice` as a name,
-//! and `printf 'x\033[2Jy\n'` through `nc` as a message.
+//! full, the whole room freezes. In terminal 5, prank's ten thousand lines
+//! come out fifty at once, then ten a second; five seconds later prank is
+//! told `SERVER: you are sending too fast ...` and leaves. Alice and bob
+//! stay. Then try `SERVER` or `al ice` as a name, and `printf 'x\033[2Jy\n'`
+//! through `nc` as a message.
 
 mod client;
+mod flood;
 mod lines;
 mod names;
 mod outbox;
 mod room;
+mod seats;
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use clap::Parser;
 use classroom::log;
 
 use client::Limits;
+use flood::{FloodLimit, LogQuota};
 use room::{ClientId, Room};
+use seats::{Refusal, Seats};
 
 /// Stack size of every client thread. The default (2 MiB on Linux) is
 /// address space that a thousand idle clients never use. The hungriest
@@ -77,8 +100,8 @@ const STACK_SIZE: usize = 128 * 1024;
 /// pause would spin a core at 100% until a client leaves.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// What a client gets when every place is taken.
-const FULL: &str = "SERVER: server is full";
+/// A file that is always there to open, and costs nothing to hold open.
+const NULL_DEVICE: &str = if cfg!(windows) { "NUL" } else { "/dev/null" };
 
 /// A chat server that survives dead, stalled and hostile clients.
 #[derive(Parser)]
@@ -97,16 +120,38 @@ struct Args {
     /// Seconds a new connection has to send a valid name before it is closed.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     name_timeout: u64,
-    /// Most connections at once; one more gets "SERVER: server is full".
+    /// Most connections at once; one more gets "SERVER: server is full" (so
+    /// does a newcomer while the server is out of file descriptors).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     max_clients: u64,
+    /// Most connections at once from one address (IPv6: one /64 network);
+    /// one more gets "SERVER: too many connections from your address".
+    /// Connections from this machine are not counted (see --count-loopback).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    max_per_host: u64,
+    /// Count connections from this machine (loopback) against --max-per-host
+    /// too; by default the demo, the grader and benchmarks may open many.
+    #[arg(long)]
+    count_loopback: bool,
+    /// Lines a second one client may send once its burst is spent (names
+    /// and commands count); 0 turns flood control off. A faster client is
+    /// read more slowly, so TCP slows it down; one still slowed down after
+    /// burst/rate seconds (5 by default) is told it sends too fast and is
+    /// disconnected.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    flood_rate: u32,
+    /// Lines one client may send at once, when it was quiet for a while.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    flood_burst: u32,
     /// Most messages waiting for one client; one more and it is dropped as
     /// too slow.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     queue_messages: u64,
     /// Most bytes waiting for one client; one more and it is dropped as too
-    /// slow. Must hold a few of the longest lines.
-    #[arg(long, default_value_t = 1 << 20)]
+    /// slow. The default holds a whole burst of the longest lines from every
+    /// connection one address may have. Memory is taken only as messages
+    /// wait: an idle client's queue costs almost nothing.
+    #[arg(long, default_value_t = 8 << 20)]
     queue_bytes: u64,
     /// Seconds one write to a client may block before it is dropped as not
     /// reading.
@@ -114,18 +159,24 @@ struct Args {
     write_timeout: u64,
 }
 
+/// The longest message the room relays for `--max-line` (or `--max-frame`)
+/// `max`: `NAME: ` (32 characters of up to 4 bytes, and 2) before the text,
+/// whose every byte may become a 3-byte U+FFFD (a control character or
+/// invalid UTF-8).
+fn longest_message(max: u64) -> u64 {
+    3 * max + 4 * 32 + 2
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // A queue smaller than one message would drop everybody on the first
-    // long line. The longest message the room relays is `NAME: ` (32
-    // characters of up to 4 bytes, and 2) before the text, whose every byte
-    // may become a 3-byte U+FFFD: a control character or invalid UTF-8.
-    let longest_message = 3 * args.max_line + 4 * 32 + 2;
+    // long line.
+    let longest = longest_message(args.max_line);
     ensure!(
-        args.queue_bytes >= 2 * longest_message,
+        args.queue_bytes >= 2 * longest,
         "--queue-bytes ({}) must hold two of the longest messages, {} bytes for --max-line {}",
         args.queue_bytes,
-        2 * longest_message,
+        2 * longest,
         args.max_line
     );
     let limits = Arc::new(Limits {
@@ -134,9 +185,17 @@ fn main() -> anyhow::Result<()> {
         write_timeout: Duration::from_secs(args.write_timeout),
         queue_messages: usize::try_from(args.queue_messages)?,
         queue_bytes: usize::try_from(args.queue_bytes)?,
+        flood: FloodLimit {
+            rate: args.flood_rate,
+            burst: args.flood_burst,
+        },
         stack_size: STACK_SIZE,
     });
-    let max_clients = usize::try_from(args.max_clients)?;
+    let seats = Seats::new(
+        usize::try_from(args.max_clients)?,
+        usize::try_from(args.max_per_host)?,
+        args.count_loopback,
+    );
 
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
@@ -145,22 +204,53 @@ fn main() -> anyhow::Result<()> {
     println!("  (Ctrl-C stops the server)");
 
     let room = Arc::new(Room::new());
-    let connected = Arc::new(AtomicUsize::new(0));
+    // Out of file descriptors, `accept` fails and the newcomer would wait
+    // in the kernel's backlog for ever, never told why. This descriptor is
+    // kept in reserve for that moment: closed, it lets `accept` take one
+    // more connection, which is told the server is full and closed.
+    let mut spare = File::open(NULL_DEVICE).ok();
+    // Refusals are logged like a client's lines: a few a second at most,
+    // whatever one laptop tries.
+    let mut refusals = LogQuota::new(Instant::now());
     let mut next_id: ClientId = 0;
     let mut failed_accepts: u64 = 0;
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
+            Err(e) if out_of_descriptors(&e) && spare.is_some() => {
+                // Out of descriptors, `accept` fails at once, whether a
+                // client waits or not: give up the spare, and take the next
+                // client with it (waiting for one, if need be).
+                drop(spare.take());
+                let accepted = listener.accept();
+                spare = File::open(NULL_DEVICE).ok();
+                match accepted {
+                    // The spare came back, so a descriptor was freed
+                    // meanwhile (someone left): this one may stay.
+                    Ok(accepted) if spare.is_some() => accepted,
+                    Ok((stream, peer)) => {
+                        refuse(&stream, Refusal::Full.message());
+                        drop(stream);
+                        spare = File::open(NULL_DEVICE).ok();
+                        refusals.log(
+                            &"newcomers",
+                            format_args!("refused {peer}: out of file descriptors ({e})"),
+                        );
+                        continue;
+                    }
+                    Err(_) => continue,
+                }
+            }
             Err(e) => {
-                // EMFILE ("too many open files") is the classic: every
-                // client costs a file descriptor and the limit is per
-                // process. Say it once, then retry quietly: a client
-                // leaving frees a descriptor and the queued ones get in.
+                // Without a spare descriptor, or another error: say it once,
+                // then retry quietly. A client leaving frees a descriptor
+                // and the queued ones get in.
                 if failed_accepts == 0 {
                     log!("accept failed: {e}; retrying every {ACCEPT_BACKOFF:?}");
                 }
                 failed_accepts += 1;
                 thread::sleep(ACCEPT_BACKOFF);
+                spare = spare.or_else(|| File::open(NULL_DEVICE).ok());
                 continue;
             }
         };
@@ -168,10 +258,14 @@ fn main() -> anyhow::Result<()> {
             log!("accepting again after {failed_accepts} failed attempts");
             failed_accepts = 0;
         }
-        let Some(place) = Place::take(&connected, max_clients) else {
-            refuse(&stream);
-            log!("refused {peer}: server is full ({max_clients} clients)");
-            continue;
+        let seat = match seats.take(peer.ip()) {
+            Ok(seat) => seat,
+            Err(refusal) => {
+                refuse(&stream, refusal.message());
+                let why = refusal.message().trim_start_matches("SERVER: ");
+                refusals.log(&"newcomers", format_args!("refused {peer}: {why}"));
+                continue;
+            }
         };
         next_id += 1;
         let id = next_id;
@@ -183,44 +277,34 @@ fn main() -> anyhow::Result<()> {
             .spawn(move || {
                 log!("connected: {peer}");
                 let reason = client::serve(stream, peer, id, &room, &limits);
-                // Free the place before saying so: whoever reads this line
+                // Free the seat before saying so: whoever reads this line
                 // can connect again at once.
-                drop(place);
+                drop(seat);
                 log!("disconnected: {peer} ({reason})");
             });
         // Out of threads or memory: that client is dropped (the closure,
-        // with its socket and place, is freed), the server goes on.
+        // with its socket and seat, is freed), the server goes on.
         if let Err(e) = spawned {
             log!("cannot start a thread for {peer}: {e}");
         }
     }
 }
 
-/// One of the `--max-clients` places, given back when dropped (also when a
-/// client thread panics: drops run while a panic unwinds).
-struct Place(Arc<AtomicUsize>);
-
-impl Place {
-    fn take(connected: &Arc<AtomicUsize>, max: usize) -> Option<Place> {
-        let before = connected.fetch_add(1, Ordering::SeqCst);
-        if before >= max {
-            connected.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(Place(Arc::clone(connected)))
-    }
+/// Whether `accept` failed for lack of file descriptors: EMFILE (this
+/// process's limit) or ENFILE (the whole system's). The standard library
+/// has no name for them; their numbers are 24 and 23 on Linux and macOS,
+/// and WSAEMFILE is 10024 on Windows.
+fn out_of_descriptors(error: &io::Error) -> bool {
+    let codes: &[i32] = if cfg!(windows) { &[10024] } else { &[23, 24] };
+    error
+        .raw_os_error()
+        .is_some_and(|code| codes.contains(&code))
 }
 
-impl Drop for Place {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Tells a client there is no room, then closes (when `stream` is dropped).
-fn refuse(stream: &TcpStream) {
+/// Tells a client why it gets no seat, then closes (when `stream` is dropped).
+fn refuse(stream: &TcpStream, message: &str) {
     let mut bytes = Vec::new();
-    lines::encode(FULL, &mut bytes);
+    lines::encode(message, &mut bytes);
     // A new connection's send buffer is empty, so this cannot block; making
     // the socket non-blocking guarantees the accept loop never waits on it.
     let _ = stream.set_nonblocking(true);
@@ -247,5 +331,18 @@ mod tests {
             })
             .expect("spawn");
         assert!(thread.join().expect("no overflow") > 4096);
+    }
+
+    /// With flood control on, the most a listener can be sent at once is a
+    /// burst from each connection of one address (more addresses mean more
+    /// people, who do not all paste at the same second). The default queue
+    /// holds it whole, even if the listener reads nothing meanwhile, so a
+    /// listener is never dropped because of one prankster.
+    #[test]
+    fn the_default_queue_holds_every_burst_one_address_may_send() {
+        let args = Args::parse_from(["step6"]);
+        let worst_burst = args.max_per_host * u64::from(args.flood_burst);
+        assert!(args.queue_messages >= worst_burst);
+        assert!(args.queue_bytes >= worst_burst * longest_message(args.max_line));
     }
 }
