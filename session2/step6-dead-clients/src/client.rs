@@ -7,9 +7,10 @@
 //! * its **writer** ([`outbox::Writer::run`]): the only thread that ever
 //!   writes to this socket.
 //!
-//! The reader also paces its client: before each line it asks the client's
-//! [`Pacer`] (flood control, `src/flood.rs`) whether to handle it now, or
-//! to sleep first, reading nothing, so that TCP slows that sender alone.
+//! The reader also paces its client: before each message it asks the
+//! client's [`Pacer`] (flood control, `src/flood.rs`) whether to handle it
+//! now, or to sleep first, reading nothing, so that TCP slows that sender
+//! alone.
 //!
 //! A client ends in one of a few ways (see [`End`]): it says goodbye, closes,
 //! dies (reset, broken pipe), sends a line that is too long, never names
@@ -45,7 +46,7 @@ pub struct Limits {
     /// Bounds of each client's outbound queue.
     pub queue_messages: usize,
     pub queue_bytes: usize,
-    /// How fast a client may send lines (`rate` 0: no limit).
+    /// How fast a client may send messages (`rate` 0: no limit).
     pub flood: FloodLimit,
     /// Stack size of each client thread.
     pub stack_size: usize,
@@ -81,7 +82,7 @@ pub fn serve(
     // buffers are full. The timeout turns "blocked forever" into an error.
     // And Nagle's algorithm off: it holds back a small write until the
     // previous one is acknowledged, to merge them, which can cost a chat
-    // line tens of milliseconds. Our writer merges what is queued itself.
+    // message tens of milliseconds. Our writer merges what is queued itself.
     let setup = stream
         .set_write_timeout(Some(limits.write_timeout))
         .and_then(|()| stream.set_nodelay(true));
@@ -141,8 +142,8 @@ pub fn serve(
         ),
         End::Flooding => (
             Some(format!(
-                "SERVER: you are sending too fast (the limit is {} lines at once, then {} a \
-                 second); closing the connection",
+                "SERVER: you are sending too fast (the limit is {} messages at once, then {} \
+                 a second); closing the connection",
                 limits.flood.burst, limits.flood.rate
             )),
             "sent too fast for too long (Excess Flood)".to_string(),
@@ -281,7 +282,7 @@ impl Connection<'_> {
                 Err(e) => return End::Failed(e),
             };
             for line in lines.push(&buffer[..n]) {
-                if let Some(end) = self.pace().or_else(|| self.handle(&line)) {
+                if let Some(end) = self.pace(line.len()).or_else(|| self.handle(&line)) {
                     return end;
                 }
             }
@@ -292,20 +293,20 @@ impl Connection<'_> {
     }
 
     /// Flood control: waits, if this client sends too fast, until its next
-    /// line may be handled. Meanwhile nothing is read from its socket, so
+    /// message (of `bytes` bytes) may be handled. Meanwhile nothing is read from its socket, so
     /// the kernel's buffers fill and TCP makes the sender wait too; the
     /// others are not slowed at all. `Some(End::Flooding)` for a client that
     /// went on for too long (see [`Pacer::pace`]).
-    fn pace(&mut self) -> Option<End> {
+    fn pace(&mut self, bytes: usize) -> Option<End> {
         let pacer = self.pacer.as_mut()?;
-        match pacer.pace(Instant::now()) {
+        match pacer.pace(Instant::now(), bytes) {
             Pace::Now => None,
             Pace::Wait { wait, first } => {
                 if first {
                     let who = self.who();
                     let rate = self.limits.flood.rate;
                     let line =
-                        format!("{who} is sending too fast: slowed to {rate} lines a second");
+                        format!("{who} is sending too fast: slowed to {rate} messages a second");
                     // The first time always makes the log: the instructor
                     // should know who floods, even in the middle of it.
                     if self.slowed_before {
