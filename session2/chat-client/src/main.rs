@@ -52,9 +52,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// After saying goodbye, how long to wait for `DONE` or the close.
 const GOODBYE_WAIT: Duration = Duration::from_secs(3);
-/// The longest frame we accept. Step 7 limits what clients send to 64 KiB,
-/// but what it sends may be longer (`NAME: ` in front, and each replaced
-/// byte takes 3), so we allow far more, yet not whatever a header claims.
+/// The longest frame we accept: the longest a server of the course sends
+/// (PROTOCOL.md). Step 7 limits what clients send (`--max-frame`, 64 KiB by
+/// default), but what it relays is longer (`NAME: ` in front, and each
+/// replaced byte takes 3), and it refuses to start with a `--max-frame`
+/// that would make it send more than this. Not whatever a header claims.
 const MAX_FRAME: u32 = 1024 * 1024;
 /// The longest line we buffer; a longer one is shown in pieces.
 const MAX_LINE: u64 = 64 * 1024;

@@ -366,6 +366,28 @@ fn a_server_frame_longer_than_what_clients_may_send_is_shown() {
     server.join().unwrap();
 }
 
+/// The two limits agree: step 7 never sends a frame over 1 MiB (it
+/// refuses a `--max-frame` that would), and one of exactly 1 MiB is shown.
+#[test]
+fn the_longest_frame_a_server_may_send_is_shown() {
+    let prefix = "bob: ";
+    let long = format!("{prefix}{}", "x".repeat(1024 * 1024 - prefix.len()));
+    assert_eq!(long.len(), 1024 * 1024);
+    let expected = long.clone();
+    let (port, server) = fake_server(move |mut client| {
+        client.expect_frame("alice");
+        client.send_frame(long.as_bytes());
+        client.expect_frame("/quit");
+        client.send_frame(b"DONE");
+    });
+    chat_client(port, &["--name", "alice", "--framing", "length-prefix"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout(format!("{expected}\n"));
+    server.join().unwrap();
+}
+
 #[test]
 fn control_characters_are_stripped_from_what_it_prints() {
     let (port, server) = fake_server(|mut client| {
