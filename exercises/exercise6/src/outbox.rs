@@ -11,14 +11,19 @@
 //! blocks: if the queue is full, the push fails and the room drops that
 //! client. A slow client can only ever stall its own writer thread.
 //!
-//! The queue is bounded twice: in messages (the capacity of the
-//! `sync_channel`) and in bytes (a counter shared with the writer), so a
-//! stalled client costs at most `queue_bytes` of memory, whatever the others
-//! send.
+//! The queue is bounded twice, in messages and in bytes, by two counters
+//! shared with the writer, so a stalled client costs at most `queue_bytes`
+//! of memory, whatever the others send. The channel under them has no
+//! bound of its own (`mpsc::channel`): a bounded `sync_channel(n)` reserves
+//! room for all `n` messages the moment it is made, 1.5 MiB per client at
+//! 65,536 messages, for every client, reading or not. This one allocates a
+//! small block when messages arrive and frees it once they are written, so
+//! an idle client's queue costs a few hundred bytes, whatever the bounds.
 
-// TODO: the queue is a channel from `std::sync::mpsc` (`sync_channel`,
-// `SyncSender`, `Receiver`, `TrySendError`) and its byte counter an
-// `AtomicUsize` from `std::sync::atomic`: import what you use.
+// TODO: the queue is a channel from `std::sync::mpsc` (`channel`, `Sender`,
+// `Receiver`) and its counters are `AtomicUsize`s from `std::sync::atomic`
+// (with `Ordering`); the writer's loop needs `std::iter` and `io::Result`.
+// Import what you use.
 use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
@@ -38,29 +43,38 @@ pub enum PushError {
     Closed,
 }
 
+// TODO: what is queued or being written, counted by the senders and the
+// writer alike: `struct Backlog` with two counters, `messages` and `bytes`
+// (`AtomicUsize`; `#[derive(Default)]` starts both at 0), and a method
+// `fn release(&self, messages: usize, bytes: usize)` that takes that many
+// off (`fetch_sub`, with `Ordering::Relaxed`: nothing else depends on
+// their order).
+
 /// The sending side of a client's queue. Cheap to clone: the client's own
 /// thread holds one (for replies such as `DONE`), the room holds another.
 #[derive(Clone)]
 pub struct Outbox {
-    // TODO: the sending side of a bounded queue of messages
-    // (`SyncSender<Message>`); the number of bytes queued and not written
-    // yet, shared with the writer (`Arc<AtomicUsize>`); and their bound
-    // (`max_bytes: usize`).
+    // TODO: the sending side of a channel of messages (`Sender<Message>`);
+    // the counts of what is queued and not written yet, shared with the
+    // writer (`Arc<Backlog>`); and their bounds (`max_messages: usize`,
+    // `max_bytes: usize`).
     /// The socket. For now `push` writes to it; once there is a writer
     /// thread, it is only kept to [`close`](Self::close) it.
     stream: Arc<TcpStream>,
 }
 
 // TODO: the receiving side, run by the client's writer thread:
-// `pub struct Writer`, holding the queue's `Receiver<Message>`, the same
-// byte counter as the `Outbox`, and the socket (`Arc<TcpStream>`).
+// `pub struct Writer`, holding the channel's `Receiver<Message>`, the same
+// `Arc<Backlog>` as the `Outbox`, and the socket (`Arc<TcpStream>`).
 
 /// A new queue for `stream`, holding at most `max_messages` messages and
 /// `max_bytes` bytes of text.
 // TODO: make the queue, and return both of its ends, `(Outbox, Writer)`:
-// `mpsc::sync_channel(max_messages)` gives the sender and the receiver, and
-// the two ends share one byte counter (`Arc::clone`). Then delete the
-// `let _` line below: it only keeps the compiler quiet about the bounds
+// `mpsc::channel()` gives the sender and the receiver, and the two ends
+// share one `Backlog` (`Arc::clone`). Not `sync_channel(max_messages)`: it
+// would reserve room for all `max_messages` messages at once, for every
+// client, reading or not; the counters bound the queue instead. Then delete
+// the `let _` line below: it only keeps the compiler quiet about the bounds
 // until you use them. (`client.rs` calls this, and needs a change too.)
 pub fn new(stream: Arc<TcpStream>, max_messages: usize, max_bytes: usize) -> Outbox {
     let _ = (max_messages, max_bytes);
@@ -78,12 +92,13 @@ impl Outbox {
         // `--write-timeout`, 10 s) and every other thread waits for the
         // lock: the room freezes.
         //
-        // Instead, hand the message to the queue with `try_send`, which never
-        // blocks: a full queue is `PushError::Full` (the room then drops this
-        // client), a queue whose writer has stopped is `PushError::Closed`.
-        // Bound the bytes too: add the message's length to the counter, and
-        // if that takes it over `max_bytes`, take it back and refuse the
-        // message as `Full`. (A refused message gives its bytes back.)
+        // Instead, count the message in the backlog (one more message,
+        // `message.len()` more bytes: `fetch_add`), and if that takes either
+        // count over its bound, take it back (`release`) and refuse the
+        // message as `PushError::Full` (the room then drops this client).
+        // Otherwise hand it to the channel with `send`, which never blocks
+        // on a channel without a bound; it fails only when the writer has
+        // stopped: give the counts back, that is `PushError::Closed`.
         let mut bytes = Vec::with_capacity(message.len() + 1);
         lines::encode(message, &mut bytes);
         (&*self.stream)
@@ -107,7 +122,7 @@ impl Outbox {
 // io::Result<()> }`. Wait for a message (`recv` blocks until one comes),
 // write it to the socket with `write_all` (through `&*self.stream`, as
 // `push` does now: `lines::encode` turns it into bytes), and only once it is
-// written, take its length off the byte counter. `recv` fails when every
-// `Outbox` is gone and the queue is empty: that is the normal end, `Ok(())`.
-// A failed write (a reset, a broken pipe, the write timeout) ends it with
-// that error: the client is gone or not reading.
+// written, take it off the backlog (`release(1, message.len())`). `recv`
+// fails when every `Outbox` is gone and the queue is empty: that is the
+// normal end, `Ok(())`. A failed write (a reset, a broken pipe, the write
+// timeout) ends it with that error: the client is gone or not reading.

@@ -2,12 +2,29 @@
 //!
 //! A classroom will try everything: an empty name, `SERVER` (to fake
 //! notices), `alice` when Alice is already here, a name with an escape
-//! sequence that clears everyone's terminal. Names are *refused* with a
-//! reason, so the person can pick another; message text is *repaired*, so a
-//! stray byte never costs anyone their message.
+//! sequence that clears everyone's terminal. And the cleverer tricks, which
+//! all look right on screen: `SERVER` followed by an invisible zero-width
+//! space, `ЅERVER` spelt with a Cyrillic `Ѕ`, `cаnary` with a Cyrillic `а`
+//! next to the real `canary`, `SERVER:` (so that every message reads
+//! `SERVER:: ...`), a name holding U+202E RIGHT-TO-LEFT OVERRIDE, which
+//! prints the rest of every line it appears in backwards.
+//!
+//! Names are *refused* with a reason, so the person can pick another;
+//! message text is *repaired*, so a stray byte never costs anyone their
+//! message.
+//!
+//! Which characters look alike, which are invisible, which alphabet a
+//! letter belongs to: that is data, tens of thousands of characters of it,
+//! kept up to date by the Unicode Consortium. We do not copy it by hand.
+//! Two small crates carry it: `unicode-security` (Unicode Technical Standard
+//! #39: a name's *skeleton*, and whether it mixes scripts) and
+//! `unicode-properties` (each character's general category).
 
 use std::borrow::Cow;
 use std::fmt;
+
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+use unicode_security::{MixedScript, skeleton};
 
 /// The longest name, in characters (not bytes: `Zoë` is 3 characters).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -17,6 +34,9 @@ pub const MAX_NAME_CHARS: usize = 32;
 /// "whatever cannot be shown safely becomes �".
 pub const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
 
+/// The name nobody may have, nor anything that looks like it.
+const RESERVED: &str = "SERVER";
+
 /// Why a name was refused. The text (after `SERVER: `) goes to the asker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameError {
@@ -25,10 +45,19 @@ pub enum NameError {
     Whitespace,
     Control,
     InvalidUtf8,
+    /// A format character (general category Cf): zero-width spaces and
+    /// joiners, bidi controls, soft hyphens... all invisible.
+    Invisible,
+    Colon,
     Slash,
+    /// `SERVER`, in any case or any disguise.
     Reserved,
+    /// Letters of two scripts (Latin and Cyrillic, say) in one name.
+    MixedScripts,
     /// Someone else has this name, in some case (the name they asked for).
     Taken(String),
+    /// Someone else has a name that looks the same: (asked for, present).
+    LooksLike(String, String),
 }
 
 impl fmt::Display for NameError {
@@ -39,9 +68,18 @@ impl fmt::Display for NameError {
             NameError::Whitespace => write!(f, "a name cannot contain spaces"),
             NameError::Control => write!(f, "a name cannot contain control characters"),
             NameError::InvalidUtf8 => write!(f, "a name must be valid UTF-8"),
+            NameError::Invisible => write!(f, "a name cannot contain invisible characters"),
+            NameError::Colon => write!(f, "a name cannot contain :"),
             NameError::Slash => write!(f, "a name cannot start with /"),
             NameError::Reserved => write!(f, "the name SERVER is reserved"),
+            NameError::MixedScripts => write!(
+                f,
+                "a name cannot mix alphabets (such as Latin and Cyrillic letters)"
+            ),
             NameError::Taken(name) => write!(f, "the name {name} is taken"),
+            NameError::LooksLike(name, present) => {
+                write!(f, "the name {name} looks like {present}, who is here")
+            }
         }
     }
 }
@@ -66,8 +104,16 @@ pub fn validate(proposed: &str) -> Result<&str, NameError> {
     if name.contains(REPLACEMENT) {
         return Err(NameError::InvalidUtf8);
     }
+    // Every separator (general categories Zs, Zl, Zp: the no-break space,
+    // the ideographic space, U+2028...) is whitespace to `char`.
     if name.chars().any(char::is_whitespace) {
         return Err(NameError::Whitespace);
+    }
+    // Format characters print as nothing, yet make two names differ:
+    // `SERVER` and `SERVER` + U+200B look the same and are not equal. The
+    // bidi controls among them also reorder what follows on the line.
+    if name.chars().any(is_format) {
+        return Err(NameError::Invisible);
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(NameError::TooLong);
@@ -76,31 +122,106 @@ pub fn validate(proposed: &str) -> Result<&str, NameError> {
     if name.starts_with('/') {
         return Err(NameError::Slash);
     }
-    if same_name(name, "SERVER") {
+    let key = Key::new(name);
+    // `bob:` would make every message read `bob:: ...`, and `SERVER:`, a
+    // notice. Compared on the skeleton, so that a fullwidth `：` counts too.
+    if key.shape.contains(':') {
+        return Err(NameError::Colon);
+    }
+    // Only characters the skeleton ignores (such as the Hangul filler,
+    // U+3164, a letter that is drawn as nothing): the name would look empty.
+    if key.shape.is_empty() {
+        return Err(NameError::Invisible);
+    }
+    if key.clashes(&Key::new(RESERVED)) {
         return Err(NameError::Reserved);
+    }
+    // A name in one script may still look like a name in another (`рау`
+    // in Cyrillic, `pay` in Latin): the room compares skeletons for that.
+    // Mixing scripts in one name has no use but to deceive. Digits, `_`,
+    // emoji and the like belong to every script, so `Łukasz_🦀` is fine.
+    if !name.is_single_script() {
+        return Err(NameError::MixedScripts);
     }
     Ok(name)
 }
 
-/// Whether two names count as the same: `Alice`, `alice` and `ALICE` do, and
-/// so do `Élodie` and `élodie` (Unicode lowercase, not just ASCII).
-pub fn same_name(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+/// What two names are compared by, computed once per name: the room keeps
+/// each member's key, so a newcomer is compared with everyone at once.
+///
+/// The *skeleton* (Unicode Technical Standard #39) replaces every character
+/// by the one it is easily mistaken for (Cyrillic `а` and `Ѕ` by Latin `a`
+/// and `S`, `0` by `O`, a capital `I` by `l`...) and drops the invisible
+/// ones: two names that look alike have the same skeleton.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// The skeleton of the lowercase name, in lowercase: names that look
+    /// alike once the case is ignored (`ALICE` and `alice`, `b0b` and `bob`).
+    folded: String,
+    /// The skeleton of the name as typed, in lowercase: a capital `I` looks
+    /// like an `l`, but its lowercase `i` does not (`aIice` and `alice`).
+    shape: String,
 }
 
-/// Message text made safe to print on someone else's terminal: every
-/// control character except tab becomes [`REPLACEMENT`].
+impl Key {
+    pub fn new(name: &str) -> Key {
+        let skeleton_of = |text: &str| skeleton(text).collect::<String>().to_lowercase();
+        Key {
+            folded: skeleton_of(&name.to_lowercase()),
+            shape: skeleton_of(name),
+        }
+    }
+
+    /// Whether two names could be taken one for the other.
+    pub fn clashes(&self, other: &Key) -> bool {
+        self.folded == other.folded || self.shape == other.shape
+    }
+}
+
+/// Why `proposed` may not join while `present` is here (their keys clash):
+/// the same name in another case is *taken*; otherwise it *looks like* it.
+pub fn clash(proposed: &str, present: &str) -> NameError {
+    if proposed.to_lowercase() == present.to_lowercase() {
+        NameError::Taken(proposed.to_string())
+    } else {
+        NameError::LooksLike(proposed.to_string(), present.to_string())
+    }
+}
+
+/// A format character (general category Cf): invisible by definition.
+fn is_format(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+}
+
+/// Message text made safe to print on someone else's terminal. These become
+/// [`REPLACEMENT`]:
 ///
-/// ESC starts the sequences that move the cursor, change colours or clear
-/// the screen (`\x1b[2J`); BEL beeps; `\r` rewrites the line so a message can
-/// pretend to be from someone else. Frames can carry a `\n` too, and it is
-/// replaced like the rest: printed raw, it would start a new line that
-/// could pretend to be `SERVER: bob has left the chat.` The message still
-/// arrives whole, as one frame. Replacing (rather than deleting) shows
-/// the reader that something was there. Borrowed when nothing changes,
-/// which is almost always, so the common case costs no allocation.
+/// * every control character except tab. ESC starts the sequences that move
+///   the cursor, change colours or clear the screen (`\x1b[2J`); BEL beeps;
+///   `\r` rewrites the line so a message can pretend to be from someone
+///   else. Frames can carry a `\n` too, and it is replaced like the rest:
+///   printed raw, it would start a new line that could pretend to be
+///   `SERVER: bob has left the chat.` The message still arrives whole, as
+///   one frame;
+/// * the format characters (Cf), but for the two joiners. Bidi overrides
+///   and isolates (U+202A to U+202E, U+2066 to U+2069) reorder the rest of
+///   the line: `bob: ` + U+202E + `olleh` shows `bob: hello`, and worse. The
+///   zero-width space, word joiner and byte-order mark hide inside words.
+///   The zero-width joiner (U+200D) and non-joiner (U+200C) stay: emoji such
+///   as 👩‍💻 are built with the first, Persian and Hindi words need both,
+///   and neither can hide or move text;
+/// * the line and paragraph separators, U+2028 and U+2029, which some
+///   terminals show as a new line: a message could fake one below it.
+///
+/// Replacing (rather than deleting) shows the reader that something was
+/// there. Borrowed when nothing changes, which is almost always, so the
+/// common case costs no allocation.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\t';
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\t')
+            || (is_format(c) && !matches!(c, '\u{200c}' | '\u{200d}'))
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    };
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }

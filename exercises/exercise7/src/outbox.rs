@@ -11,27 +11,27 @@
 //! blocks: if the queue is full, the push fails and the room drops that
 //! client. A slow client can only ever stall its own writer thread.
 //!
-//! The queue is bounded twice: in messages (the capacity of the
-//! `sync_channel`) and in bytes (a counter shared with the writer), so a
-//! stalled client costs at most `queue_bytes` of memory, whatever the others
-//! send.
+//! The queue is bounded twice, in messages and in bytes, by two counters
+//! shared with the writer, so a stalled client costs at most `queue_bytes`
+//! of memory, whatever the others send. The channel under them has no
+//! bound of its own (`mpsc::channel`): a bounded `sync_channel(n)` reserves
+//! room for all `n` messages the moment it is made, 1.5 MiB per client at
+//! 65,536 messages, for every client, reading or not. This one allocates a
+//! small block when messages arrive and frees it once they are written, so
+//! an idle client's queue costs a few hundred bytes, whatever the bounds.
 
 use std::io::{self, Write};
 use std::iter;
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, Sender};
 
 use crate::frames;
 
 /// One message, shared: a broadcast to 100 clients allocates its text once
 /// and queues 100 pointers to it.
 pub type Message = Arc<str>;
-
-/// A batch buffer bigger than this is given back to the allocator after use,
-/// so a burst does not leave a thousand idle clients holding megabytes.
-const KEEP_BATCH_CAPACITY: usize = 16 * 1024;
 
 /// Why a message could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +42,29 @@ pub enum PushError {
     Closed,
 }
 
+/// What is queued or being written, counted by the senders and the writer.
+#[derive(Default)]
+struct Backlog {
+    messages: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Backlog {
+    /// Gives back `messages` messages of `bytes` bytes in all.
+    fn release(&self, messages: usize, bytes: usize) {
+        self.messages.fetch_sub(messages, Ordering::Relaxed);
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
 /// The sending side of a client's queue. Cheap to clone: the client's own
 /// thread holds one (for replies such as `DONE`), the room holds another.
 #[derive(Clone)]
 pub struct Outbox {
-    queue: SyncSender<Message>,
-    /// Bytes queued or being written, shared with the writer.
-    queued_bytes: Arc<AtomicUsize>,
+    queue: Sender<Message>,
+    /// Messages and bytes queued or being written, shared with the writer.
+    backlog: Arc<Backlog>,
+    max_messages: usize,
     max_bytes: usize,
     /// Only to [`close`](Self::close) it: never written to from here.
     stream: Arc<TcpStream>,
@@ -57,24 +73,25 @@ pub struct Outbox {
 /// The receiving side, run by the client's writer thread.
 pub struct Writer {
     queue: Receiver<Message>,
-    queued_bytes: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
     stream: Arc<TcpStream>,
 }
 
 /// A new queue for `stream`, holding at most `max_messages` messages and
 /// `max_bytes` bytes of text.
 pub fn new(stream: Arc<TcpStream>, max_messages: usize, max_bytes: usize) -> (Outbox, Writer) {
-    let (sender, receiver) = mpsc::sync_channel(max_messages);
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let (sender, receiver) = mpsc::channel();
+    let backlog = Arc::new(Backlog::default());
     let outbox = Outbox {
         queue: sender,
-        queued_bytes: Arc::clone(&queued_bytes),
+        backlog: Arc::clone(&backlog),
+        max_messages,
         max_bytes,
         stream: Arc::clone(&stream),
     };
     let writer = Writer {
         queue: receiver,
-        queued_bytes,
+        backlog,
         stream,
     };
     (outbox, writer)
@@ -85,25 +102,20 @@ impl Outbox {
     /// the room's lock held.
     pub fn push(&self, message: &Message) -> Result<(), PushError> {
         let size = message.len();
-        // Claim the bytes first, then check: two threads pushing at once
-        // cannot both squeeze under the bound.
-        let before = self.queued_bytes.fetch_add(size, Ordering::Relaxed);
-        if before + size > self.max_bytes {
-            self.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+        // Claim first, then check: two threads pushing at once cannot both
+        // squeeze under a bound.
+        let messages = self.backlog.messages.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = self.backlog.bytes.fetch_add(size, Ordering::Relaxed) + size;
+        if messages > self.max_messages || bytes > self.max_bytes {
+            self.backlog.release(1, size);
             return Err(PushError::Full);
         }
-        // `try_send` is the non-blocking `send`: on a full channel it hands
-        // the message back instead of waiting for room.
-        match self.queue.try_send(Arc::clone(message)) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                self.queued_bytes.fetch_sub(size, Ordering::Relaxed);
-                Err(match error {
-                    TrySendError::Full(_) => PushError::Full,
-                    TrySendError::Disconnected(_) => PushError::Closed,
-                })
-            }
-        }
+        // The channel has no bound, so `send` never waits; it fails only
+        // when the writer is gone.
+        self.queue.send(Arc::clone(message)).map_err(|_| {
+            self.backlog.release(1, size);
+            PushError::Closed
+        })
     }
 
     /// Shuts the connection down in both directions. The client's reader
@@ -113,6 +125,10 @@ impl Outbox {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
+
+/// A batch buffer bigger than this is given back to the allocator after use,
+/// so a burst does not leave a thousand idle clients holding megabytes.
+const KEEP_BATCH_CAPACITY: usize = 16 * 1024;
 
 impl Writer {
     /// Writes queued messages until every [`Outbox`] is gone (`Ok`) or the
@@ -127,16 +143,17 @@ impl Writer {
         // `recv` blocks until a message arrives, and fails once every
         // sender is dropped and the queue is empty: that is the normal end.
         while let Ok(first) = self.queue.recv() {
-            let mut taken = 0;
+            let (mut messages, mut bytes) = (0, 0);
             for message in iter::once(first).chain(self.queue.try_iter()) {
-                taken += message.len();
+                messages += 1;
+                bytes += message.len();
                 frames::encode(&message, &mut batch);
             }
             let written = (&*self.stream).write_all(&batch);
-            // Only now are those bytes off our hands. Until here they still
-            // counted against the bound, so a client whose writes block
-            // fills its queue quickly and is dropped.
-            self.queued_bytes.fetch_sub(taken, Ordering::Relaxed);
+            // Only now are those messages off our hands. Until here they
+            // still counted against the bounds, so a client whose writes
+            // block fills its queue quickly and is dropped.
+            self.backlog.release(messages, bytes);
             batch.clear();
             batch.shrink_to(KEEP_BATCH_CAPACITY);
             written?;

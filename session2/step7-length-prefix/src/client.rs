@@ -201,6 +201,15 @@ fn spawn_writer(
     Ok(())
 }
 
+/// Shuts its socket down when dropped: see `spawn_writer`.
+struct ShutdownOnDrop(Arc<TcpStream>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// `EXIT` or `bye` in any case, or `/quit`: a client's ways to say goodbye.
 fn is_goodbye(message: &str) -> bool {
     let word = message.trim();
@@ -215,14 +224,6 @@ fn describe(error: &io::Error) -> String {
         ErrorKind::ConnectionReset => "connection reset".into(),
         ErrorKind::BrokenPipe => "connection broken (broken pipe)".into(),
         _ => format!("connection failed: {error}"),
-    }
-}
-
-struct ShutdownOnDrop(Arc<TcpStream>);
-
-impl Drop for ShutdownOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.shutdown(std::net::Shutdown::Both);
     }
 }
 

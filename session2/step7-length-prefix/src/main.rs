@@ -84,7 +84,7 @@ use seats::{Refusal, Seats};
 /// Stack size of every client thread. The default (2 MiB on Linux) is
 /// address space that a thousand idle clients never use. The hungriest
 /// thing a client thread may do is print a panic with a backtrace: it
-/// overflows 16 KiB and fits in 32 KiB (the test below checks), so 128 KiB
+/// overflows 16 KiB and fits in 32 KiB (the steps' tests check), so 128 KiB
 /// leaves a wide margin. Only the pages a thread touches cost memory.
 const STACK_SIZE: usize = 128 * 1024;
 
@@ -285,7 +285,7 @@ fn main() -> anyhow::Result<()> {
         let limits = Arc::clone(&limits);
         let spawned = thread::Builder::new()
             .name(format!("reader {id}"))
-            .stack_size(STACK_SIZE)
+            .stack_size(limits.stack_size)
             .spawn(move || {
                 log!("connected: {peer}");
                 let reason = client::serve(stream, peer, id, &room, &limits);

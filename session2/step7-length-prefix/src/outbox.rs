@@ -33,10 +33,6 @@ use crate::frames;
 /// and queues 100 pointers to it.
 pub type Message = Arc<str>;
 
-/// A batch buffer bigger than this is given back to the allocator after use,
-/// so a burst does not leave a thousand idle clients holding megabytes.
-const KEEP_BATCH_CAPACITY: usize = 16 * 1024;
-
 /// Why a message could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError {
@@ -129,6 +125,10 @@ impl Outbox {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
+
+/// A batch buffer bigger than this is given back to the allocator after use,
+/// so a burst does not leave a thousand idle clients holding megabytes.
+const KEEP_BATCH_CAPACITY: usize = 16 * 1024;
 
 impl Writer {
     /// Writes queued messages until every [`Outbox`] is gone (`Ok`) or the

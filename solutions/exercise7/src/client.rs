@@ -7,9 +7,14 @@
 //! * its **writer** ([`outbox::Writer::run`]): the only thread that ever
 //!   writes to this socket.
 //!
+//! The reader also paces its client: before each message it asks the
+//! client's [`Pacer`] (flood control, `src/flood.rs`) whether to handle it
+//! now, or to sleep first, reading nothing, so that TCP slows that sender
+//! alone.
+//!
 //! A client ends in one of a few ways (see [`End`]): it says goodbye, closes,
 //! dies (reset, broken pipe), sends a frame that is too long, never names
-//! itself, or stops reading until its queue overflows. Every way goes
+//! itself, floods, or stops reading until its queue overflows. Every way goes
 //! through [`Room::leave`], which announces the departure exactly once.
 
 use std::io::{self, ErrorKind, Read};
@@ -20,10 +25,15 @@ use std::time::{Duration, Instant};
 
 use classroom::log;
 
+use crate::flood::{FloodLimit, LogQuota, Pace, Pacer};
 use crate::frames::FrameBuffer;
 use crate::names::{self, sanitize};
 use crate::outbox::{self, Message, Outbox, Writer};
 use crate::room::{ClientId, Room};
+
+/// How long a connection that was cut off in the middle of sending stays
+/// open after its last word (see `serve`).
+const LINGER: Duration = Duration::from_millis(500);
 
 /// The limits every connection runs under (from the command line).
 pub struct Limits {
@@ -36,6 +46,8 @@ pub struct Limits {
     /// Bounds of each client's outbound queue.
     pub queue_messages: usize,
     pub queue_bytes: usize,
+    /// How fast a client may send messages (`rate` 0: no limit).
+    pub flood: FloodLimit,
     /// Stack size of each client thread.
     pub stack_size: usize,
 }
@@ -50,6 +62,8 @@ enum End {
     TooLong,
     /// No valid name before `name_timeout`.
     NameTimeout,
+    /// Slowed down by flood control for too long: Excess Flood.
+    Flooding,
     /// Its queue was full, so the room (or its own reply) dropped it.
     Dropped,
     /// Reading failed: a reset, usually.
@@ -92,6 +106,7 @@ pub fn serve(
     // server goes on. On a normal end it finds nothing left to do.
     let _departure = room.departure(id);
 
+    let now = Instant::now();
     let mut connection = Connection {
         peer,
         id,
@@ -101,8 +116,14 @@ pub fn serve(
         stream: &stream,
         name: None,
         scratch: String::new(),
+        pacer: Pacer::new(limits.flood, now),
+        slowed_before: false,
+        log_quota: LogQuota::new(now),
     };
-    let (last_word, reason) = match connection.run() {
+    let end = connection.run();
+    // A client stopped in the middle of sending still has bytes on the way.
+    let still_sending = matches!(end, End::TooLong | End::Flooding);
+    let (last_word, reason) = match end {
         End::Closed => (None, "closed the connection".to_string()),
         End::Quit => (Some("DONE".to_string()), "said goodbye".to_string()),
         End::TooLong => (
@@ -119,6 +140,14 @@ pub fn serve(
             )),
             "sent no valid name in time".to_string(),
         ),
+        End::Flooding => (
+            Some(format!(
+                "SERVER: you are sending too fast (the limit is {} messages at once, then {} \
+                 a second); closing the connection",
+                limits.flood.burst, limits.flood.rate
+            )),
+            "sent too fast for too long (Excess Flood)".to_string(),
+        ),
         End::Dropped => (None, "dropped by the server".to_string()),
         End::Failed(e) => (None, describe(&e)),
     };
@@ -127,6 +156,20 @@ pub fn serve(
         let _ = connection.outbox.push(&Message::from(text));
     }
     room.leave(id, &reason);
+    if still_sending {
+        // Closing a socket with unread bytes in it makes the kernel reset
+        // the connection, and a client busy writing (`yes | nc`) may then
+        // quit before it reads why it was cut off. Staying a moment gives
+        // it time to read our last word.
+        thread::sleep(LINGER);
+    }
+    let skipped = connection.log_quota.take_skipped();
+    if skipped > 0 {
+        log!(
+            "({skipped} more lines about {} not logged)",
+            connection.who()
+        );
+    }
     // Returning drops our `Outbox`. Once the room's copy is gone too, the
     // writer sends what is still queued (that `DONE`), then closes.
     reason
@@ -158,6 +201,15 @@ fn spawn_writer(
     Ok(())
 }
 
+/// Shuts its socket down when dropped: see `spawn_writer`.
+struct ShutdownOnDrop(Arc<TcpStream>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// `EXIT` or `bye` in any case, or `/quit`: a client's ways to say goodbye.
 fn is_goodbye(message: &str) -> bool {
     let word = message.trim();
@@ -175,14 +227,6 @@ fn describe(error: &io::Error) -> String {
     }
 }
 
-struct ShutdownOnDrop(Arc<TcpStream>);
-
-impl Drop for ShutdownOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.shutdown(std::net::Shutdown::Both);
-    }
-}
-
 /// The reader's state for one client.
 struct Connection<'a> {
     peer: SocketAddr,
@@ -196,6 +240,12 @@ struct Connection<'a> {
     /// Where `NAME: TEXT` is put together, reused so that a message costs
     /// one allocation (the shared [`Message`]) and not two.
     scratch: String,
+    /// Flood control (`None` when it is off).
+    pacer: Option<Pacer>,
+    /// Whether flood control has slowed this client down already.
+    slowed_before: bool,
+    /// This client's share of the log.
+    log_quota: LogQuota,
 }
 
 impl Connection<'_> {
@@ -233,13 +283,44 @@ impl Connection<'_> {
                 Err(e) => return End::Failed(e),
             };
             for message in frames.push(&buffer[..n]) {
-                if let Some(end) = self.handle(&message) {
+                if let Some(end) = self.pace(message.len()).or_else(|| self.handle(&message)) {
                     return end;
                 }
             }
             if frames.is_too_long() {
                 return End::TooLong;
             }
+        }
+    }
+
+    /// Flood control: waits, if this client sends too fast, until its next
+    /// message (of `bytes` bytes) may be handled. Meanwhile nothing is read from its socket, so
+    /// the kernel's buffers fill and TCP makes the sender wait too; the
+    /// others are not slowed at all. `Some(End::Flooding)` for a client that
+    /// went on for too long (see [`Pacer::pace`]).
+    fn pace(&mut self, bytes: usize) -> Option<End> {
+        let pacer = self.pacer.as_mut()?;
+        match pacer.pace(Instant::now(), bytes) {
+            Pace::Now => None,
+            Pace::Wait { wait, first } => {
+                if first {
+                    let who = self.who();
+                    let rate = self.limits.flood.rate;
+                    let line =
+                        format!("{who} is sending too fast: slowed to {rate} messages a second");
+                    // The first time always makes the log: the instructor
+                    // should know who floods, even in the middle of it.
+                    if self.slowed_before {
+                        self.log_quota.log(&who, format_args!("{line}"));
+                    } else {
+                        log!("{line}");
+                        self.slowed_before = true;
+                    }
+                }
+                thread::sleep(wait);
+                None
+            }
+            Pace::TooFast => Some(End::Flooding),
         }
     }
 
@@ -276,7 +357,10 @@ impl Connection<'_> {
         });
         match joined {
             Ok((name, present)) => {
-                log!("{} joined as {name} ({present} in the chat)", self.peer);
+                self.log_quota.log(
+                    &name,
+                    format_args!("{} joined as {name} ({present} in the chat)", self.peer),
+                );
                 self.name = Some(name.to_string());
                 None
             }
@@ -310,7 +394,7 @@ impl Connection<'_> {
         match renamed {
             Ok(new) => {
                 let old = self.name.replace(new.to_string()).unwrap_or_default();
-                log!("{old} is now {new}");
+                self.log_quota.log(&new, format_args!("{old} is now {new}"));
                 None
             }
             Err(e) => self.reply(format!("SERVER: {e}")),
@@ -326,13 +410,22 @@ impl Connection<'_> {
         // ESC and friends never reach another terminal (names are already
         // clean: `validate` refuses control characters).
         self.scratch.push_str(&sanitize(text));
-        log!("{name}: {text:?}");
         let message = Message::from(self.scratch.as_str());
+        self.log_quota.log(&name, format_args!("{name}: {text:?}"));
         if self.room.say(self.id, &message) {
             None
         } else {
             // The room dropped us (our queue was full): stop reading.
             Some(End::Dropped)
+        }
+    }
+
+    /// Who this client is, for the log: its name, or its address before it
+    /// has one.
+    fn who(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => self.peer.to_string(),
         }
     }
 

@@ -30,7 +30,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use classroom::log;
 
-use crate::names::{NameError, same_name};
+use crate::names::{self, Key, NameError};
 use crate::outbox::{Message, Outbox, PushError};
 
 /// Every connection gets a number, so the room can tell two clients apart
@@ -40,6 +40,8 @@ pub type ClientId = u64;
 struct Member {
     id: ClientId,
     name: String,
+    /// What the name is compared by (see [`Key`]), computed once.
+    key: Key,
     outbox: Outbox,
 }
 
@@ -85,16 +87,19 @@ impl Room {
     /// lock, so two clients asking for the same name cannot both get it.
     /// Returns how many are in the room now.
     pub fn join(&self, id: ClientId, name: &str, outbox: Outbox) -> Result<usize, NameError> {
+        // The key takes some table look-ups: done before taking the lock.
+        let key = Key::new(name);
         let mut dropped = Vec::new();
         let present = {
             let mut state = self.lock();
-            state.check_free(name, id)?;
+            state.check_free(name, &key, id)?;
             // Announce first, then add: the newcomer receives nothing.
             let notice = Message::from(format!("SERVER: {name} has joined the chat."));
             state.broadcast(None, &notice, &mut dropped);
             state.members.push(Member {
                 id,
                 name: name.to_string(),
+                key,
                 outbox,
             });
             state.members.len()
@@ -106,14 +111,16 @@ impl Room {
     /// Renames a member (`new` already validated) and tells everyone,
     /// the renamed client included. Check and change under one lock.
     pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NameError> {
+        let key = Key::new(new);
         let mut dropped = Vec::new();
         {
             let mut state = self.lock();
-            state.check_free(new, id)?;
+            state.check_free(new, &key, id)?;
             let Some(member) = state.members.iter_mut().find(|m| m.id == id) else {
                 // Dropped a moment ago; its reader is about to find out.
                 return Ok(());
             };
+            member.key = key;
             let old = std::mem::replace(&mut member.name, new.to_string());
             let notice = Message::from(format!("SERVER: {old} is now {new}"));
             state.broadcast(None, &notice, &mut dropped);
@@ -196,15 +203,17 @@ impl Drop for Departure<'_> {
 }
 
 impl State {
-    /// `Err(Taken)` if a member other than `id` has `name` in any case.
-    fn check_free(&self, name: &str, id: ClientId) -> Result<(), NameError> {
+    /// An error if a member other than `id` has a name that could be taken
+    /// for `name` (whose key is `key`): the same in another case, or a
+    /// lookalike. Renaming oneself to another case of one's name is fine.
+    fn check_free(&self, name: &str, key: &Key, id: ClientId) -> Result<(), NameError> {
         match self
             .members
             .iter()
-            .any(|m| m.id != id && same_name(&m.name, name))
+            .find(|m| m.id != id && m.key.clashes(key))
         {
-            true => Err(NameError::Taken(name.to_string())),
-            false => Ok(()),
+            Some(present) => Err(names::clash(name, &present.name)),
+            None => Ok(()),
         }
     }
 
