@@ -1,13 +1,21 @@
 //! Exercise 6: dead and stalled clients. A client that vanishes (reset) or
-//! stops reading never stalls the room and is announced as gone once; and
-//! the hardening basics: names are checked, over-long lines are refused,
+//! stops reading never stalls the room and is announced as gone once; one
+//! that floods is slowed down, and nobody else pays for it; and the
+//! hardening basics: names are checked, over-long lines are refused,
 //! control characters never reach another terminal.
+//!
+//! Each flood says which rate it runs with. Where the point is a client
+//! that stops reading, the grader turns the server's flood control off
+//! (`Ctx::with_flood_control_off`), or ann could not send megabytes; where
+//! the point is the flooder, the server keeps its own settings.
+
+use std::time::Instant;
 
 use super::chat::{
     self, LEAVE_ADVICE, NOT_TO_SENDER, all_silent, chat, from_server, join, join_with_tiny_buffer,
     joined, left, said,
 };
-use crate::grader::failure::{Advise, Expect, Problem};
+use crate::grader::failure::{Advise, Expect, Failure, Problem};
 use crate::grader::peer::{Peer, Wire};
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -27,7 +35,8 @@ struct Flood {
 }
 
 /// Long lines: 2000 of 4000 bytes (8 MB, more than any socket buffers
-/// hold). A server that writes to sockets under the lock stalls.
+/// hold). A server that writes to sockets under the lock stalls. Run with
+/// the server's flood control off.
 const LONG_LINES: Flood = Flood {
     lines: 2000,
     line_bytes: 4000,
@@ -39,9 +48,10 @@ const LONG_LINES: Flood = Flood {
 /// Short lines: 32000 of 200 bytes (6.4 MB). That is more than the kernel
 /// holds for sid (loopback grows a send buffer up to about 4 MB) plus its
 /// queue of 1024 messages, and 1024 messages of 210 bytes (even with as many
-/// again in its writer's hands) stay far below the 1 MiB `--queue-bytes`: the
-/// message bound trips first. A push that then waits for room (a blocking
-/// `send`) stalls the room; a `try_send` fails, and sid is dropped.
+/// again in its writer's hands) stay far below the 8 MiB `--queue-bytes`:
+/// the message bound trips first. A push that then waits for room stalls
+/// the room; one that fails at once drops sid. Run with the server's flood
+/// control off.
 const SHORT_LINES: Flood = Flood {
     lines: 32_000,
     line_bytes: 200,
@@ -55,15 +65,13 @@ const SHORT_LINES: Flood = Flood {
 /// grows to (Linux's `tcp_wmem` maximum, macOS's `autosndbufmax`), and the
 /// `NAME: ` before each relayed line (a grader name has 8 characters).
 const QUEUE_MESSAGES: usize = 1024;
-const QUEUE_BYTES: usize = 1 << 20;
+const QUEUE_BYTES: usize = 8 << 20;
 const LARGEST_SEND_BUFFER: usize = 4 << 20;
 const NAME_PREFIX: usize = "ann_k3x9: ".len();
 
-// Long lines: the byte bound trips first, and the flood goes well past the
-// kernel's buffers and a full queue.
-const _: () = assert!(QUEUE_MESSAGES * (NAME_PREFIX + LONG_LINES.line_bytes) > QUEUE_BYTES);
-const _: () =
-    assert!(LONG_LINES.lines * LONG_LINES.line_bytes > LARGEST_SEND_BUFFER + 2 * QUEUE_BYTES);
+// Long lines: the flood goes well past the kernel's buffers, where a
+// server that writes under the lock blocks.
+const _: () = assert!(LONG_LINES.lines * LONG_LINES.line_bytes > LARGEST_SEND_BUFFER * 3 / 2);
 // Short lines: a full queue, plus as much again in its writer's hands, stays
 // below half the byte bound; and the flood goes past the kernel's buffers
 // and twice that.
@@ -80,11 +88,24 @@ const STALL_ADVICE: &str = "One client that stops reading must not stall the oth
     overflows or whose writes time out.";
 
 const FULL_QUEUE_ADVICE: &str = "A full queue must not block: once a client's queue holds \
-    `--queue-messages` messages, one more push must fail at once. A blocking `send` on a full \
-    `sync_channel` waits for room with the room's lock held, so everyone waits for the client \
-    that stopped reading (until its writer times out). In `Outbox::push`, queue with \
-    `try_send`: `TrySendError::Full` becomes `PushError::Full`, and the room drops the slow \
-    client.";
+    `--queue-messages` messages, one more push must fail at once. A push that waits for room \
+    (a blocking `send` on a full `sync_channel`, a loop until the counts go down) waits with \
+    the room's lock held, so everyone waits for the client that stopped reading (until its \
+    writer times out). In `Outbox::push`, count the message first; over a bound, take it \
+    back and return `PushError::Full`: the room drops the slow client.";
+
+const BURST_ADVICE: &str = "One client that floods must not cost the others their place. With \
+    a full queue as the only defence, a burst fills every listener's queue faster than a \
+    terminal can print, and the room drops the listeners while the flooder stays. Slow the \
+    sender at the source (flood control, `src/flood.rs`): a burst of messages, then a steady \
+    rate; stop reading that client until its next message is due, so TCP slows it down, and \
+    disconnect one that keeps pushing.";
+
+const FLOOD_CONTROL_ADVICE: &str = "This server limits how fast one client may send (flood \
+    control), so one grader client cannot push megabytes past a client that stops reading. \
+    Start it with its flood control off to grade this scenario (the course's servers: \
+    `--flood-rate 0`), or let the grader start it: `cargo xtask check exercise6` turns flood \
+    control off for this scenario only.";
 
 pub fn check() -> Check {
     Check {
@@ -97,13 +118,19 @@ pub fn check() -> Check {
                 run: reset_mid_chat,
             },
             Scenario {
-                name: "a client that stops reading never stalls the others (8 MB of chat)",
-                run: |ctx| stalled_reader(ctx, &LONG_LINES),
+                name: "a client that stops reading never stalls the others (8 MB of chat, flood \
+                       control off)",
+                run: |ctx| ctx.with_flood_control_off(|ctx| stalled_reader(ctx, &LONG_LINES)),
             },
             Scenario {
                 name: "a full queue never stalls the room: 32000 short lines past a client that \
-                       stops reading",
-                run: |ctx| stalled_reader(ctx, &SHORT_LINES),
+                       stops reading (flood control off)",
+                run: |ctx| ctx.with_flood_control_off(|ctx| stalled_reader(ctx, &SHORT_LINES)),
+            },
+            Scenario {
+                name: "a burst of 10,000 lines slows its sender and drops nobody who reads \
+                       (the server's own flood control)",
+                run: burst,
             },
             Scenario {
                 name: "names are checked: SERVER, too long, with spaces, taken in any case",
@@ -176,6 +203,7 @@ fn stalled_reader(ctx: &Ctx, flood: &Flood) -> Expect {
     ));
     ann.set_quiet(true);
     bob.set_quiet(true);
+    let started = Instant::now();
     for first in (0..total).step_by(batch) {
         let lines = first..(first + batch).min(total);
         let mut bytes = Vec::with_capacity(batch * (line_bytes + 1));
@@ -183,12 +211,22 @@ fn stalled_reader(ctx: &Ctx, flood: &Flood) -> Expect {
             bytes.extend_from_slice(flood.line(i).as_bytes());
             bytes.push(b'\n');
         }
-        ann.send(&bytes).advice(advice)?;
+        let batch_started = Instant::now();
+        if let Err(failure) = ann.send(&bytes) {
+            return Err(flood_control_or(
+                ctx, &mut ann, first, started, failure, advice,
+            ));
+        }
         for i in lines {
             if let Err(failure) = bob.expect(&said(&ann.name, &flood.line(i))) {
                 bob.note(format!("had received {i} of the {total} lines"));
-                return Err(failure.with_advice(advice));
+                return Err(flood_control_or(ctx, &mut ann, i, started, failure, advice));
             }
+        }
+        // A shared server may pace ann on purpose: every line arrives, but
+        // at a person's pace. That is flood control, not a stalled room.
+        if ctx.shared_server() && batch_started.elapsed() > ctx.timeouts().settle() {
+            return Err(slowed_down(first + batch, started, None));
         }
     }
     ann.set_quiet(false);
@@ -196,6 +234,134 @@ fn stalled_reader(ctx: &Ctx, flood: &Flood) -> Expect {
     bob.note(format!("received all {total} lines, in order"));
     chat(&mut bob, "the room still works", &mut [&mut ann]).advice(advice)?;
     drop(sid);
+    Ok(())
+}
+
+/// The failure of a flood on a shared server whose flood control may have
+/// slowed (or disconnected) ann: if ann was told she sends too fast, that
+/// is the diagnosis; otherwise `failure`, with `advice`.
+fn flood_control_or(
+    ctx: &Ctx,
+    ann: &mut Peer,
+    received: usize,
+    started: Instant,
+    failure: Failure,
+    advice: &str,
+) -> Failure {
+    if ctx.shared_server() {
+        let words = ann
+            .expect_where("a SERVER: line saying ann sends too fast", |line| {
+                from_server(line) && (line.contains("too fast") || line.contains("flood"))
+            })
+            .ok();
+        if words.is_some() {
+            return slowed_down(received, started, words);
+        }
+    }
+    failure.with_advice(advice)
+}
+
+/// The report for a flood that the server's own flood control slowed down:
+/// `received` lines in the time since `started`, and what the server said.
+fn slowed_down(received: usize, started: Instant, said: Option<String>) -> Failure {
+    let seconds = started.elapsed().as_secs_f64();
+    let mut what = format!(
+        "the server slowed ann down on purpose (flood control): bob received {received} lines \
+         in {seconds:.1} s, about {:.0} a second, so this scenario cannot tell whether a client \
+         that stops reading stalls the room",
+        received as f64 / seconds.max(0.001)
+    );
+    if let Some(said) = said {
+        what.push_str(&format!("; the server told ann {said:?}"));
+    }
+    Failure::new(
+        Problem::Wrong { what },
+        "ann's lines reach bob as fast as she sends them (flood control off)",
+    )
+    .with_advice(FLOOD_CONTROL_ADVICE)
+}
+
+/// The hardening issue's classroom: two people read as fast as they can
+/// while a script sends 10,000 lines in one write. Whatever the server's
+/// flood control does to eve (slow her down, disconnect her for flooding;
+/// a server without any relays everything), nobody else may be dropped,
+/// and what arrives arrives in order. A server whose only defence is a
+/// full queue drops the readers instead: their queues fill in a moment.
+fn burst(ctx: &Ctx) -> Expect {
+    const LINES: usize = 10_000;
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let mut eve = join(ctx, "eve", &mut [&mut ann, &mut bob])?;
+    ctx.note(format!(
+        "eve sends {LINES} lines in one write; ann and bob read as fast as they can (the lines \
+         are not shown one by one). The server may slow eve down, or disconnect her for \
+         flooding; it may drop nobody else"
+    ));
+    let bytes: Vec<u8> = (0..LINES)
+        .flat_map(|i| eve.encode(&i.to_string()))
+        .collect();
+    for peer in [&mut ann, &mut bob, &mut eve] {
+        peer.set_quiet(true);
+    }
+    eve.send(&bytes)?;
+    let eve_left = left(&eve.name);
+    // A server that slows eve down without ever disconnecting her would
+    // trickle her lines for a quarter of an hour: the readers read for a
+    // while, then the scenario goes on without the rest.
+    let deadline = Instant::now() + ctx.timeouts().wait() * 4;
+    let mut next = [0usize; 2];
+    let mut eve_gone = [false; 2];
+    let done = |next: &[usize; 2], gone: &[bool; 2], r: usize| gone[r] || next[r] == LINES;
+    while (0..2).any(|r| !done(&next, &eve_gone, r)) && Instant::now() < deadline {
+        for (reader, peer) in [&mut ann, &mut bob].into_iter().enumerate() {
+            if done(&next, &eve_gone, reader) {
+                continue;
+            }
+            let line = said(&eve.name, &next[reader].to_string());
+            let description = format!("eve's line {} (or her leave notice)", next[reader]);
+            let got = peer
+                .expect_where(&description, |m| m == line || m == eve_left)
+                .map_err(|failure| {
+                    peer.note(format!("had received {} of eve's lines", next[reader]));
+                    failure.with_advice(BURST_ADVICE)
+                })?;
+            if got == eve_left {
+                eve_gone[reader] = true;
+            } else {
+                next[reader] += 1;
+            }
+        }
+    }
+    for peer in [&mut ann, &mut bob, &mut eve] {
+        peer.set_quiet(false);
+    }
+    for (reader, peer) in [&mut ann, &mut bob].into_iter().enumerate() {
+        let then = if eve_gone[reader] {
+            ", then her leave notice"
+        } else {
+            ""
+        };
+        peer.note(format!(
+            "received {} of eve's lines, in order{then}",
+            next[reader]
+        ));
+    }
+    // Both readers are still in the room (eve's lines may still trickle in).
+    let hello = said(&ann.name, "still here after the burst");
+    ann.say("still here after the burst")?;
+    loop {
+        let line = said(&eve.name, &next[1].to_string());
+        let got = bob
+            .expect_where("ann's line (eve's next lines may come first)", |m| {
+                m == hello || m == line || m == eve_left
+            })
+            .advice(BURST_ADVICE)?;
+        match got {
+            _ if got == hello => break,
+            _ if got == line => next[1] += 1,
+            _ => {}
+        }
+    }
     Ok(())
 }
 

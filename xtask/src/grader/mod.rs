@@ -17,8 +17,8 @@ pub mod timeouts;
 pub mod transcript;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, mpsc};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -207,16 +207,16 @@ fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Out
 fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Options) -> Outcome {
     let started = Instant::now();
     let timeouts = options.timeouts;
-    let (process, addr) = match server {
-        Server::Shared(addr) => (None, addr),
-        Server::Own(Some(process), _) => {
+    let (process, addr, binary) = match server {
+        Server::Shared(addr) => (None, addr, None),
+        Server::Own(Some(process), binary) => {
             let addr = process.addr;
-            (Some(process), addr)
+            (Some(process), addr, Some(binary))
         }
         Server::Own(None, binary) => match ServerProcess::start(&binary, &timeouts) {
             Ok(process) => {
                 let addr = process.addr;
-                (Some(process), addr)
+                (Some(process), addr, Some(binary))
             }
             Err((problem, output)) => {
                 let mut outcome = startup_failure(problem, &output, started.elapsed());
@@ -227,7 +227,7 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
     };
     let log = Log::default();
     let connections = Arc::new(Connections::default());
-    let result = {
+    let (result, restarted) = {
         let ctx = Ctx {
             addr,
             wire: check.wire,
@@ -238,9 +238,19 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
                 connections: Arc::clone(&connections),
             },
             server: process.as_ref(),
+            binary: binary.as_deref(),
+            restarted: Mutex::default(),
         };
-        (scenario.run)(&ctx)
+        let result = (scenario.run)(&ctx);
+        let restarted = ctx
+            .restarted
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        (result, restarted)
     };
+    // A scenario that started its own server (see `Ctx::with_flood_control_off`)
+    // is reported with that one: its output, its crash.
+    let process = restarted.or(process);
     // Every client stays connected until here: record what they left
     // unread, then close them all.
     connections.close_all(&log);
@@ -303,7 +313,15 @@ pub struct Ctx<'a> {
     wire: Wire,
     links: Links,
     server: Option<&'a ServerProcess>,
+    /// The binary, when the grader starts the server itself.
+    binary: Option<&'a Path>,
+    /// A server started for this scenario alone, kept for the report.
+    restarted: Mutex<Option<ServerProcess>>,
 }
+
+/// How a server of the course turns its flood control off (steps 6 and 7:
+/// a client may send a burst of messages, then a steady rate).
+const FLOOD_CONTROL_OFF: [&str; 2] = ["--flood-rate", "0"];
 
 impl Ctx<'_> {
     pub fn timeouts(&self) -> Timeouts {
@@ -319,6 +337,52 @@ impl Ctx<'_> {
     /// How this check's messages travel.
     pub fn wire(&self) -> Wire {
         self.wire
+    }
+
+    /// Runs `scenario` with the server's flood control off, for a scenario
+    /// that must send faster than a person does (megabytes past a client
+    /// that stops reading). When the grader starts the server and its
+    /// `--help` lists `--flood-rate`, that is a server of its own, started
+    /// with `--flood-rate 0` for this scenario; a server without the flag
+    /// has no flood control to turn off. A shared server (`--addr`) runs
+    /// as it was started: the scenario has to tell flood control from a
+    /// stall itself ([`Ctx::shared_server`] says when).
+    pub fn with_flood_control_off(&self, scenario: impl FnOnce(&Ctx) -> Expect) -> Expect {
+        let Some(binary) = self.binary else {
+            return scenario(self);
+        };
+        let timeouts = self.timeouts();
+        if !server::knows_flag(binary, FLOOD_CONTROL_OFF[0], &timeouts) {
+            return scenario(self);
+        }
+        let process = ServerProcess::start_with(binary, &FLOOD_CONTROL_OFF, &timeouts).map_err(
+            |(problem, _)| {
+                Failure::new(
+                    problem,
+                    format!("the server starts with {}", FLOOD_CONTROL_OFF.join(" ")),
+                )
+            },
+        )?;
+        self.note(format!(
+            "(the server was started again with {}: this scenario is about the room, not the \
+             sender's pace)",
+            FLOOD_CONTROL_OFF.join(" ")
+        ));
+        let ctx = Ctx {
+            addr: process.addr,
+            wire: self.wire,
+            links: self.links.clone(),
+            server: Some(&process),
+            binary: None,
+            restarted: Mutex::default(),
+        };
+        let result = scenario(&ctx);
+        drop(ctx);
+        *self
+            .restarted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(process);
+        result
     }
 
     /// Connects a new client called `label` in the transcript.

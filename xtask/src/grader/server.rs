@@ -67,9 +67,19 @@ impl ServerProcess {
         binary: &Path,
         timeouts: &Timeouts,
     ) -> Result<ServerProcess, (Problem, Vec<Entry>)> {
+        Self::start_with(binary, &[], timeouts)
+    }
+
+    /// [`start`](Self::start), with `args` after the host and port.
+    pub fn start_with(
+        binary: &Path,
+        args: &[&str],
+        timeouts: &Timeouts,
+    ) -> Result<ServerProcess, (Problem, Vec<Entry>)> {
         let mut command = Command::new(binary);
         command
             .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -246,6 +256,31 @@ fn drain(
         lines.closed += 1;
         output.changed.notify_all();
     });
+}
+
+/// Whether `binary --help` mentions `flag` (within the startup timeout;
+/// a binary that does not answer `--help` knows no flags).
+pub fn knows_flag(binary: &Path, flag: &str, timeouts: &Timeouts) -> bool {
+    let Ok(mut child) = Command::new(binary)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut help = String::new();
+        let _ = BufReader::new(stdout).read_to_string(&mut help);
+        let _ = tx.send(help);
+    });
+    let help = rx.recv_timeout(timeouts.startup()).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    help.contains(flag)
 }
 
 /// Parses `listening on IP:PORT` (IPv6 as `[::1]:PORT`).
