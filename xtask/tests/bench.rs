@@ -147,6 +147,29 @@ fn idle_clients_are_held() {
     }
 }
 
+/// The flood keeps the servers' flood control: step 6 slows prank down and
+/// disconnects him, and no listener is dropped.
+#[test]
+fn a_flood_drops_no_listener_of_step6() {
+    let report = bench(&[
+        "flood",
+        "--compare",
+        "step6",
+        "--clients",
+        "6",
+        "--messages",
+        "10",
+    ]);
+    assert_eq!(report.rows.len(), 1);
+    let o = &report.rows[0].outcome;
+    let flood = o.flood.expect("flood figures");
+    assert_eq!(flood.readers_dropped, 0, "{o:#?}");
+    assert!(flood.flooder_left, "prank was not disconnected: {o:#?}");
+    assert!(flood.flood_relayed < 200, "{o:#?}");
+    assert!(o.accounted_for(), "{o:#?}");
+    assert!(report.verdicts.is_empty(), "a smoke run has no verdicts");
+}
+
 #[test]
 fn scenarios_refuse_servers_of_the_wrong_kind() {
     let args = Args::try_parse_from(["bench", "fanout", "--compare", "step1", "--dev"]).unwrap();

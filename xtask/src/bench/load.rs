@@ -183,12 +183,14 @@ pub struct Outcome {
     pub end: End,
     /// Server memory and threads, if sampled.
     pub server: Option<ServerFigures>,
+    /// What a flood did to the room (the flood scenario).
+    pub flood: Option<super::flood::FloodFigures>,
 }
 
 impl Outcome {
     /// The outcome before the readers report: nothing delivered yet, `held`
     /// clients still connected, no server figures.
-    fn start(expected: u64, joined: usize, held: usize, end: End) -> Outcome {
+    pub(super) fn start(expected: u64, joined: usize, held: usize, end: End) -> Outcome {
         Outcome {
             expected,
             delivered: 0,
@@ -203,6 +205,7 @@ impl Outcome {
             missing_samples: Vec::new(),
             end,
             server: None,
+            flood: None,
         }
     }
 

@@ -12,6 +12,7 @@
 //! state of the moment (the ratios are fair even on a busy laptop).
 
 mod chart;
+mod flood;
 mod framing;
 mod latency;
 mod load;
@@ -186,7 +187,11 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
 
     let colour = term::colour_enabled();
     let baseline = targets[0].name();
-    println!("machine: {}\n", machine());
+    println!("machine: {}", machine());
+    if let Some(note) = flood_control_note(&cases, &targets) {
+        println!("{note}");
+    }
+    println!();
     let mut rows: Vec<Row> = Vec::new();
     for case in &cases {
         // Repetitions alternate between the steps, so a machine that gets
@@ -341,21 +346,19 @@ fn run_case(
     } else {
         label.clone()
     });
-    let outcome = match target {
-        Target::Addr { addr, protocol } => {
-            load::run(*addr, *protocol, &case.load, None, &progress)?
+    let run = |addr, protocol, sampler: Option<&proc::Sampler>| match (case.scenario, protocol) {
+        (Scenario::Flood, Protocol::Chat(framing)) => {
+            flood::run(addr, framing, &case.load, sampler, &progress)
         }
+        _ => load::run(addr, protocol, &case.load, sampler, &progress),
+    };
+    let outcome = match target {
+        Target::Addr { addr, protocol } => run(*addr, *protocol, None)?,
         Target::Step { step, binary } => {
-            let mut server = ServerProcess::start(binary)?;
+            let args = flood_control_args(case.scenario, step);
+            let mut server = ServerProcess::start(binary, args)?;
             let sampler = proc::Sampler::start(server.pid());
-            let outcome = load::run(
-                server.addr,
-                step.protocol,
-                &case.load,
-                sampler.as_ref(),
-                &progress,
-            )
-            .with_context(|| {
+            let outcome = run(server.addr, step.protocol, sampler.as_ref()).with_context(|| {
                 format!(
                     "{label} failed; the server's last output:\n{}",
                     server.tail()
@@ -375,6 +378,59 @@ fn run_case(
         }
     };
     Ok(outcome)
+}
+
+/// How a step is started for a case: with its flood control off
+/// (`--flood-rate 0`) where the scenario wants it (see
+/// `Scenario::turns_flood_control_off`), as it is otherwise.
+fn flood_control_args(scenario: Scenario, step: &Step) -> &'static [&'static str] {
+    if step.flood_control && scenario.turns_flood_control_off() {
+        &["--flood-rate", "0"]
+    } else {
+        &[]
+    }
+}
+
+/// What the run does to the steps' flood control, in one line.
+fn flood_control_note(cases: &[scenarios::Case], targets: &[Target]) -> Option<String> {
+    let steps: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Step { step, .. } if step.flood_control => Some(step.short.as_str()),
+            _ => None,
+        })
+        .collect();
+    if steps.is_empty() {
+        return None;
+    }
+    let mut names: Vec<(&str, bool)> = cases
+        .iter()
+        .map(|c| (c.scenario.name(), c.scenario.turns_flood_control_off()))
+        .collect();
+    names.dedup();
+    let with = |off: bool| -> Vec<&str> {
+        names
+            .iter()
+            .filter(|(_, o)| *o == off)
+            .map(|(n, _)| *n)
+            .collect()
+    };
+    let (off, on) = (with(true), with(false));
+    let mut parts = Vec::new();
+    if !off.is_empty() {
+        parts.push(format!("off (--flood-rate 0) for {}", off.join(", ")));
+    }
+    if !on.is_empty() {
+        parts.push(format!(
+            "as it is (10 a second, bursts of 50) for {}",
+            on.join(", ")
+        ));
+    }
+    Some(format!(
+        "flood control of {}: {}",
+        steps.join(", "),
+        parts.join("; ")
+    ))
 }
 
 /// Makes sure this process (and the servers it starts, which inherit the

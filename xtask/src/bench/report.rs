@@ -108,6 +108,18 @@ impl Row {
         if words.is_empty() {
             words.push("ok".into());
         }
+        if let Some(flood) = o.flood {
+            words.push(format!(
+                "{} listeners dropped, prank: {} lines relayed, {}",
+                flood.readers_dropped,
+                flood.flood_relayed,
+                if flood.flooder_left {
+                    "disconnected"
+                } else {
+                    "still there"
+                }
+            ));
+        }
         if self.load.stalled > 0 {
             let fate = if o.stalled_dropped == self.load.stalled {
                 "dropped"
@@ -402,6 +414,7 @@ mod tests {
                 missing_samples: vec![],
                 end: End::Finished,
                 server: None,
+                flood: None,
             },
             rates: vec![delivered as f64 / secs as f64],
         }

@@ -21,11 +21,23 @@ pub enum Scenario {
     Stalled,
     /// 1,000 idle clients held: server memory per client.
     Idle,
-    /// Everything issue 7 sets a target for: fanout, latency, stalled, idle.
+    /// One client floods 10,000 lines of 1,000 bytes while 30 read at a
+    /// terminal's pace and 5 of them chat: listeners dropped, chatter p99.
+    Flood,
+    /// Everything with a target: fanout, latency, stalled, idle, flood.
     All,
 }
 
 impl Scenario {
+    /// Whether a step's flood control is turned off (`--flood-rate 0`) for
+    /// this scenario: yes where the point is raw throughput or a stalled
+    /// reader (one sender at full speed is exactly what flood control
+    /// slows), no for the flood (the point is the flooder) and the idle
+    /// clients (they send nothing).
+    pub fn turns_flood_control_off(self) -> bool {
+        !matches!(self, Scenario::Flood | Scenario::Idle)
+    }
+
     /// The name used in labels and tables.
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +47,7 @@ impl Scenario {
             Scenario::Latency => "latency",
             Scenario::Stalled => "stalled",
             Scenario::Idle => "idle",
+            Scenario::Flood => "flood",
             Scenario::All => "all",
         }
     }
@@ -48,6 +61,7 @@ impl Scenario {
                 Scenario::Latency,
                 Scenario::Stalled,
                 Scenario::Idle,
+                Scenario::Flood,
             ],
             one => vec![one],
         }
@@ -70,6 +84,7 @@ impl Scenario {
             Scenario::Fanout => &[10, 100, 1000],
             Scenario::Latency | Scenario::Stalled => &[20],
             Scenario::Idle => &[1000],
+            Scenario::Flood => &[FLOOD_CLIENTS],
             Scenario::All => &[],
         }
     }
@@ -100,6 +115,12 @@ const ECHO_MESSAGES: usize = 200;
 /// Latency: every client sends this many texts per second, for 3 seconds.
 const LATENCY_RATE: f64 = 100.0;
 const LATENCY_MESSAGES: usize = 300;
+/// Flood: 30 listeners and the flooder; 5 listeners chat, 2 texts a second
+/// for 10 seconds (the flood itself is `flood.rs`'s).
+const FLOOD_CLIENTS: usize = 31;
+const FLOOD_CHATTERS: usize = 5;
+const FLOOD_CHAT_RATE: f64 = 2.0;
+const FLOOD_CHAT_MESSAGES: usize = 20;
 /// Stalled: what the healthy clients send together, in texts of this size.
 const STALLED_BYTES: usize = 20 << 20;
 const STALLED_SIZE: usize = 1024;
@@ -140,6 +161,12 @@ pub fn load_for(scenario: Scenario, clients: usize, o: &Overrides) -> Load {
             ..base
         },
         Scenario::Idle => base,
+        Scenario::Flood => Load {
+            senders: FLOOD_CHATTERS.min(clients.saturating_sub(1)),
+            messages: FLOOD_CHAT_MESSAGES,
+            rate: Some(FLOOD_CHAT_RATE),
+            ..base
+        },
     };
     if let Some(v) = o.senders {
         load.senders = v;
@@ -271,6 +298,20 @@ pub fn verdicts(rows: &[Row], baseline: &str) -> Vec<Verdict> {
                     pass: o.accounted_for() && growth.is_some_and(|g| g < 16 * 1024),
                 });
             }
+            (Scenario::Flood, FLOOD_CLIENTS) => {
+                let flood = o.flood.unwrap_or_default();
+                let p99 = o.latency.quantile(0.99);
+                out.push(Verdict {
+                    target: "1 flooder, 30 listeners at 2,000 lines/s: no listener dropped".into(),
+                    step,
+                    measured: format!(
+                        "{} dropped, chatter p99 {}",
+                        flood.readers_dropped,
+                        p99.map_or("(no chatter arrived)".into(), |p| format!("{p:.2?}"))
+                    ),
+                    pass: flood.readers_dropped == 0,
+                });
+            }
             (Scenario::Idle, 1000) => {
                 let peak = row.peak_rss_kib();
                 out.push(Verdict {
@@ -325,7 +366,8 @@ mod tests {
                 ("fanout", 1000),
                 ("latency", 20),
                 ("stalled", 20),
-                ("idle", 1000)
+                ("idle", 1000),
+                ("flood", 31)
             ]
         );
     }

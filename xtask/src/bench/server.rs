@@ -39,6 +39,9 @@ pub struct Step {
     pub package: String,
     /// What it speaks.
     pub protocol: Protocol,
+    /// Whether it has flood control (steps 6 and 7), which `--flood-rate 0`
+    /// turns off.
+    pub flood_control: bool,
 }
 
 impl Step {
@@ -69,6 +72,7 @@ impl Step {
             short,
             package,
             protocol,
+            flood_control: number >= 6,
         })
     }
 }
@@ -82,12 +86,13 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `binary --host 127.0.0.1 --port 0` and waits for its
-    /// `listening on` line. Its output keeps being drained (a server logs
+    /// Starts `binary --host 127.0.0.1 --port 0` with `args` and waits for
+    /// its `listening on` line. Its output keeps being drained (a server logs
     /// every message; a full pipe would block it) and only the tail is kept.
-    pub fn start(binary: &Path) -> anyhow::Result<ServerProcess> {
+    pub fn start(binary: &Path, args: &[&str]) -> anyhow::Result<ServerProcess> {
         let mut child = Command::new(binary)
             .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
