@@ -31,6 +31,10 @@ const FLOOD_LINES: usize = 10_000;
 const FLOOD_SIZE: usize = 1000;
 /// How fast a terminal shows lines, roughly: the listeners' pace.
 const TERMINAL_LINES_PER_SEC: f64 = 2000.0;
+/// The listeners' receive buffer: what a laptop's kernel keeps for a chat
+/// over Wi-Fi. On loopback Linux grows it up to 6 MiB, which would hide
+/// most of a 10 MB flood in the kernel, where no classroom has it.
+const LISTENER_RECEIVE_BUFFER: usize = 256 * 1024;
 /// How long to wait for one join notice, or to connect.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The reads' timeout, so that every thread notices the end of the run.
@@ -139,6 +143,9 @@ pub fn run(
             framing.encode(name(index, readers).as_bytes(), &mut hello);
             (&stream).write_all(&hello)?;
             if index < readers {
+                socket2::SockRef::from(&stream)
+                    .set_recv_buffer_size(LISTENER_RECEIVE_BUFFER)
+                    .context("cannot set a listener's receive buffer")?;
                 let (conn, shared) = (stream.try_clone()?, Arc::clone(&shared));
                 let chatters = load.senders;
                 listeners.push(
