@@ -62,8 +62,12 @@ fn nothing_listening_is_a_refused_connection_with_a_hint() {
 fn servers_already_running_elsewhere_are_graded_in_a_shared_room() {
     // Each step's check on a server the grader did not start (`--addr`):
     // scenarios one after the other in one room, nothing to read in the
-    // server's log, each scenario with its own names.
+    // server's log, each scenario with its own names. Not check 6: no one
+    // server passes all of it through its address, since its floods past a
+    // stalled reader need flood control off and its burst needs it on (see
+    // the next test).
     let steps: Vec<(u8, PathBuf)> = course::EXERCISES
+        .filter(|&n| n != 6)
         .filter_map(|n| course::step(n).map(|step| (n, step)))
         .map(|(n, step)| (n, build::build_binary(&step.name, Profile::Dev).unwrap()))
         .collect();
@@ -104,6 +108,41 @@ fn servers_already_running_elsewhere_are_graded_in_a_shared_room() {
             .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Check 6 through step 6's address: a shared server that keeps its flood
+/// control slows the grader's floods past a stalled reader down on purpose,
+/// and the report says so instead of reporting a stall; every other
+/// scenario passes, the burst included.
+#[test]
+fn a_shared_server_s_flood_control_is_reported_as_such() {
+    let step = course::step(6).expect("step 6");
+    let binary = build::build_binary(&step.name, Profile::Dev).unwrap();
+    let server = ServerProcess::start(&binary, &Timeouts::default()).unwrap();
+    let options = Options {
+        sequential: true,
+        ..Options::default()
+    };
+    let report = grader::grade(
+        &checks::check(6),
+        &Target::Address(server.addr),
+        &options,
+        |_| {},
+    );
+    for outcome in &report.outcomes {
+        let text = details(outcome, false).join("\n");
+        if outcome.scenario.contains("stops reading") {
+            assert!(!outcome.passed(), "{}", outcome.scenario);
+            assert!(
+                text.contains("the server slowed ann down on purpose (flood control)")
+                    && text.contains("--flood-rate 0"),
+                "{}:\n{text}",
+                outcome.scenario
+            );
+        } else {
+            assert!(outcome.passed(), "{}:\n{text}", outcome.scenario);
+        }
+    }
 }
 
 #[cfg(unix)]
