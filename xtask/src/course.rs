@@ -131,7 +131,7 @@ pub fn parse_exercise(text: &str) -> Result<u8, String> {
     match digits.parse::<u8>() {
         Ok(n) if EXERCISES.contains(&n) => Ok(n),
         _ => Err(format!(
-            "`{text}` is not an exercise: use exercise1 .. exercise{} (or just the number)",
+            "`{text}` is not an exercise: there are exercise1 to exercise{}",
             EXERCISES.end()
         )),
     }
