@@ -394,15 +394,15 @@ fn read_blobs(root: &Path, files: &[&Tracked]) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(contents)
 }
 
-/// The workspace's Cargo.lock still lists the packages left out; cargo
-/// drops them when it resolves, which `cargo metadata --offline` does
+/// The workspace's Cargo.lock still lists the packages left out;
+/// `cargo update --workspace --offline` drops them (and changes no version)
 /// without building or downloading anything. If that fails, the first
 /// build of a student trims it instead.
 fn trim_lock_file(dir: &Path) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let trimmed = Command::new(cargo)
         .current_dir(dir)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["update", "--workspace", "--offline", "--quiet"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
