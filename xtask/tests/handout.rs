@@ -90,7 +90,11 @@ fn later_steps_own_lines(root: &Path) -> BTreeSet<String> {
     let mut given: BTreeSet<String> = BTreeSet::new();
     let mut later: BTreeSet<String> = BTreeSet::new();
     for file in rust_files(root) {
-        let relative = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        let relative = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let step = course::steps()
             .into_iter()
             .find(|(_, p)| relative.starts_with(&format!("session2/{}/", p.name)))
@@ -121,7 +125,12 @@ fn a_handout_up_to_step_3_holds_no_later_code_and_passes_its_own_tests() {
     let temp = TempDir::new();
     let handout = temp.0.join("handout");
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["handout", handout.to_str().unwrap(), "--up-to", &UP_TO.to_string()])
+        .args([
+            "handout",
+            handout.to_str().unwrap(),
+            "--up-to",
+            &UP_TO.to_string(),
+        ])
         .env("NO_COLOR", "1")
         .timeout(Duration::from_secs(120))
         .output()
@@ -148,17 +157,32 @@ fn a_handout_up_to_step_3_holds_no_later_code_and_passes_its_own_tests() {
     assert!(!clone.join("solutions").exists());
     for n in UP_TO + 1..=99 {
         if let Some(step) = course::step(n) {
-            assert!(!clone.join("session2").join(&step.name).exists(), "{}", step.name);
+            assert!(
+                !clone.join("session2").join(&step.name).exists(),
+                "{}",
+                step.name
+            );
         }
-        assert!(!clone.join(format!("exercises/exercise{n}")).exists(), "exercise{n}");
+        assert!(
+            !clone.join(format!("exercises/exercise{n}")).exists(),
+            "exercise{n}"
+        );
     }
     for n in 1..=UP_TO {
-        assert!(clone.join(format!("exercises/exercise{n}/README.md")).is_file());
+        assert!(
+            clone
+                .join(format!("exercises/exercise{n}/README.md"))
+                .is_file()
+        );
     }
     // No line of the later steps' own code, in any file: not in the
     // codelab's excerpts, not in a hint, not in a starter.
     let later = later_steps_own_lines(&root);
-    assert!(later.len() > 100, "the later steps' code was found: {}", later.len());
+    assert!(
+        later.len() > 100,
+        "the later steps' code was found: {}",
+        later.len()
+    );
     let mut leaks = Vec::new();
     for file in files_below(&clone) {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
@@ -168,9 +192,16 @@ fn a_handout_up_to_step_3_holds_no_later_code_and_passes_its_own_tests() {
             }
         }
     }
-    assert!(leaks.is_empty(), "code of steps after {UP_TO}:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "code of steps after {UP_TO}:\n{}",
+        leaks.join("\n")
+    );
     let codelab = std::fs::read_to_string(clone.join("session2/README.md")).unwrap();
-    assert!(codelab.contains("<a id=\"step-4\"></a>\n## Part 4"), "part 4 keeps its anchor");
+    assert!(
+        codelab.contains("<a id=\"step-4\"></a>\n## Part 4"),
+        "part 4 keeps its anchor"
+    );
     assert!(codelab.contains("*Coming later: this part comes with step 4"));
 
     // Its own tests pass, in its own target directory.

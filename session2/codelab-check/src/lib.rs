@@ -778,7 +778,10 @@ mod tests {
         let skeleton = "```rust\nloop {\n    let n = stream.read(&mut buffer)?;\n    ____;\n}\n```";
         assert!(quoted_answers(skeleton, &answer).is_empty());
         let spoiler = "Then call `stream.write_all(&buffer[..n])?;` and loop.";
-        assert_eq!(quoted_answers(spoiler, &answer), ["stream.write_all(&buffer[..n])?;"]);
+        assert_eq!(
+            quoted_answers(spoiler, &answer),
+            ["stream.write_all(&buffer[..n])?;"]
+        );
     }
 
     #[test]
