@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Without typing: `printf 'hi\nthere\n' | cargo run -q -p echo-client`
-//! prints the two echoes and exits when its input ends.
+//! (in PowerShell: `"hi", "there" | cargo run -q -p echo-client`) prints the
+//! two echoes and exits when its input ends.
 //!
 //! **Observe:** the client in terminal 3 connects without complaint (the
 //! server's kernel completed the handshake and queued it) but its line gets

@@ -26,7 +26,8 @@
 //! line, so all looks well. But TCP carries a stream of bytes, not messages:
 //! two lines written at once arrive as one chunk under one prefix, and a line
 //! written in pieces arrives as several prefixed pieces. Try it with netcat
-//! if you have it (`printf 'one\ntwo\n' | nc 127.0.0.1 65433`), or read the
+//! if you have it (`printf 'one\ntwo\n' | nc 127.0.0.1 65433`), watch carol
+//! do it in `cargo xtask demo 3 --script` (on every system), or read the
 //! tests that prove it (`cargo test -p step3-chat-server`). Step 4 fixes this
 //! with newline framing.
 
