@@ -152,7 +152,7 @@ pub fn parse_exercise(text: &str) -> Result<u8, String> {
     match digits.parse::<u8>() {
         Ok(n) if EXERCISES.contains(&n) => Ok(n),
         _ => Err(format!(
-            "`{text}` is not an exercise: there are exercise1 to exercise{}",
+            "`{text}` is not an exercise: use exercise1 .. exercise{}",
             EXERCISES.end()
         )),
     }

@@ -423,6 +423,9 @@ mod tests {
         );
         let (a, b) = resolve("step1", Some("1")).unwrap();
         assert_eq!(a, b);
+        if course::solution(1).is_none() {
+            return; // a handout: no answer key to compare with
+        }
         let (starter, solution) = resolve("exercise1", None).unwrap();
         assert_eq!(starter, PathBuf::from("exercises/exercise1"));
         assert_eq!(solution, PathBuf::from("solutions/exercise1"));

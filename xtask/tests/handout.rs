@@ -210,7 +210,7 @@ fn a_handout_up_to_step_3_holds_no_later_code_and_passes_its_own_tests() {
     let mut nested = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     nested
         .current_dir(&clone)
-        .args(["test", "--workspace", "--quiet"])
+        .args(["test", "--workspace", "--quiet", "--no-fail-fast"])
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("RUSTFLAGS")
         .timeout(NESTED_LIMIT);
