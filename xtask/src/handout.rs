@@ -194,20 +194,15 @@ pub fn plan(root: &Path, tracked: &[Tracked], up_to: Option<u8>) -> anyhow::Resu
         bail!("session2/ has no step (session2/step1-...) to hand out");
     };
     let up_to = up_to.unwrap_or(last);
-    if !steps.contains(&up_to) {
-        bail!(
-            "there is no step {up_to} in session2/: --up-to takes one of {}",
-            steps
-                .iter()
-                .map(u8::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
     let minimum = markdown::steps_named_outside_markers(&read(root, "README.md")?)
         .into_iter()
         .max()
         .unwrap_or(1);
+    if !steps.contains(&up_to) {
+        bail!(
+            "there is no step {up_to} in session2/: --up-to takes a step from {minimum} to {last}"
+        );
+    }
     if up_to < minimum {
         bail!(
             "README.md runs step {minimum} for everyone; hand out at least --up-to {minimum} \
