@@ -78,6 +78,27 @@ pub fn step(n: u8) -> Option<Package> {
     Package::at(name, dir)
 }
 
+/// Every step of the lesson, in order: the directories `session2/stepN-*`.
+pub fn steps() -> Vec<(u8, Package)> {
+    let Ok(entries) = std::fs::read_dir(workspace::root().join("session2")) else {
+        return Vec::new();
+    };
+    let mut numbers: Vec<u8> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            let (number, _) = name.strip_prefix("step")?.split_once('-')?;
+            number.parse().ok()
+        })
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+        .into_iter()
+        .filter_map(|n| step(n).map(|package| (n, package)))
+        .collect()
+}
+
 /// The exercise's README (its hints live there).
 pub fn readme(n: u8) -> PathBuf {
     workspace::root()
@@ -131,7 +152,7 @@ pub fn parse_exercise(text: &str) -> Result<u8, String> {
     match digits.parse::<u8>() {
         Ok(n) if EXERCISES.contains(&n) => Ok(n),
         _ => Err(format!(
-            "`{text}` is not an exercise: use exercise1 .. exercise{} (or just the number)",
+            "`{text}` is not an exercise: use exercise1 .. exercise{}",
             EXERCISES.end()
         )),
     }

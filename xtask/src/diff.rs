@@ -1,11 +1,13 @@
 //! `cargo xtask diff 3 4` and `cargo xtask diff exercise4`: what changed
 //! between two steps of the lesson, or between a starter and its solution,
-//! as one unified diff over the crates' `Cargo.toml` and `src/`.
+//! as one unified diff over the crates' `src/` and `Cargo.toml`.
 //!
 //! Each step adds exactly one idea to the one before, so the diff *is* the
-//! lesson. The line diff itself comes from the `similar` crate; this module
-//! finds the two crates, pairs their files and prints the result, coloured
-//! on a terminal.
+//! lesson: the source comes first, and the manifest's lines that only name
+//! the package (`name`, `description`) are left out. A bare number is a
+//! step: `diff 4` is what step 4 adds, the same as `diff 3 4`. The line
+//! diff itself comes from the `similar` crate; this module finds the two
+//! crates, pairs their files and prints the result, coloured on a terminal.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -21,13 +23,15 @@ use crate::workspace;
 
 /// Show what changed between two steps, or between an exercise and its solution.
 ///
-/// `cargo xtask diff 3 4` compares session2's step 3 with step 4;
+/// `cargo xtask diff 3 4` compares session2's step 3 with step 4, and
+/// `cargo xtask diff 4` is the same (what step 4 adds);
 /// `cargo xtask diff exercise4` compares the starter with its solution.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A step number (then give a second one) or an exercise, like `exercise4`.
+    /// A step number (alone: compared with the step before) or an exercise,
+    /// like `exercise4`.
     pub from: String,
-    /// The second step number.
+    /// A second step number, to compare with the first.
     pub to: Option<String>,
 }
 
@@ -52,11 +56,15 @@ pub fn resolve(from: &str, to: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf
             };
             Ok((step_dir(a)?, step_dir(b)?))
         }
-        (Some(n), None) => bail!(
-            "one number is ambiguous: `cargo xtask diff {prev} {n}` compares two steps, \
-             `cargo xtask diff exercise{n}` the exercise with its solution",
-            prev = n.saturating_sub(1).max(1)
-        ),
+        (Some(n), None) => {
+            if n <= 1 {
+                bail!(
+                    "step {n} comes first: nothing before it to compare with; \
+                     try `cargo xtask diff 1 2`"
+                );
+            }
+            Ok((step_dir(n - 1)?, step_dir(n)?))
+        }
         (None, Some(_)) => bail!("`{from}` is not a step number: try `cargo xtask diff 3 4`"),
         (None, None) => {
             if !from.starts_with("ex") {
@@ -121,6 +129,10 @@ pub struct CrateDiff {
 /// One file's diff. A file only on one side is compared with nothing.
 #[derive(Debug)]
 pub struct FileDiff {
+    /// A crate's `Cargo.toml`: its hunks that only change the package's
+    /// `name` or `description` are left out (every crate has its own, and
+    /// that is not the lesson).
+    pub is_manifest: bool,
     /// Shown after `--- ` and `+++ `: `a/<path>` and `b/<path>`, or
     /// `/dev/null` for a missing side, as git does.
     pub old_label: String,
@@ -129,12 +141,19 @@ pub struct FileDiff {
     pub new_text: Option<String>,
 }
 
-/// Compares the `Cargo.toml` and every file under `src/` of two crates
+/// Compares every file under `src/` of two crates, then their `Cargo.toml`
 /// (`target/` and everything else is left out).
 pub fn diff_crates(root: &Path, old: &Path, new: &Path) -> anyhow::Result<CrateDiff> {
     let old_files = crate_files(&root.join(old))?;
     let new_files = crate_files(&root.join(new))?;
-    let all: BTreeSet<&PathBuf> = old_files.iter().chain(&new_files).collect();
+    let mut all: Vec<&PathBuf> = old_files
+        .iter()
+        .chain(&new_files)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The source is the lesson: it comes first, the manifest last.
+    all.sort_by_key(|path| (path.as_path() == Path::new(MANIFEST), *path));
     let mut files = Vec::new();
     for relative in all {
         let read = |dir: &Path, present: bool| -> anyhow::Result<Option<String>> {
@@ -156,6 +175,7 @@ pub fn diff_crates(root: &Path, old: &Path, new: &Path) -> anyhow::Result<CrateD
             None => "/dev/null".to_string(),
         };
         files.push(FileDiff {
+            is_manifest: relative.as_path() == Path::new(MANIFEST),
             old_label: label("a", old, &old_text),
             new_label: label("b", new, &new_text),
             old_text,
@@ -173,11 +193,19 @@ fn slashed(path: &Path) -> String {
         .join("/")
 }
 
+const MANIFEST: &str = "Cargo.toml";
+
+/// Whether a changed manifest line only names the package.
+fn names_the_package(line: &str) -> bool {
+    let key = line.split('=').next().unwrap_or("").trim();
+    line.contains('=') && (key == "name" || key == "description")
+}
+
 /// `Cargo.toml` and the files under `src/`, relative to the crate, sorted.
 fn crate_files(dir: &Path) -> anyhow::Result<BTreeSet<PathBuf>> {
     let mut files = BTreeSet::new();
-    if dir.join("Cargo.toml").is_file() {
-        files.insert(PathBuf::from("Cargo.toml"));
+    if dir.join(MANIFEST).is_file() {
+        files.insert(PathBuf::from(MANIFEST));
     }
     let mut pending = vec![PathBuf::from("src")];
     while let Some(relative) = pending.pop() {
@@ -204,14 +232,28 @@ impl CrateDiff {
     /// The unified diff as `diff -u` / `git diff` print it, coloured when
     /// `colour` is set, ending with a one-line summary.
     pub fn render(&self, colour: bool) -> String {
-        if self.files.is_empty() {
-            return "no differences in Cargo.toml and src/\n".to_string();
-        }
         let mut out = String::new();
-        let (mut added, mut removed) = (0, 0);
+        let (mut files, mut added, mut removed) = (0, 0, 0);
         for file in &self.files {
             let old = file.old_text.as_deref().unwrap_or("");
             let new = file.new_text.as_deref().unwrap_or("");
+            let diff = TextDiff::from_lines(old, new);
+            let hunks: Vec<_> = diff
+                .unified_diff()
+                .context_radius(CONTEXT_LINES)
+                .iter_hunks()
+                .filter(|hunk| {
+                    !file.is_manifest
+                        || hunk
+                            .iter_changes()
+                            .filter(|c| c.tag() != ChangeTag::Equal)
+                            .any(|c| !names_the_package(c.value()))
+                })
+                .collect();
+            if hunks.is_empty() {
+                continue;
+            }
+            files += 1;
             let _ = writeln!(
                 out,
                 "{}",
@@ -222,12 +264,7 @@ impl CrateDiff {
                 "{}",
                 term::paint(&format!("+++ {}", file.new_label), Colour::Bold, colour)
             );
-            let diff = TextDiff::from_lines(old, new);
-            for hunk in diff
-                .unified_diff()
-                .context_radius(CONTEXT_LINES)
-                .iter_hunks()
-            {
+            for hunk in hunks {
                 let _ = writeln!(
                     out,
                     "{}",
@@ -257,7 +294,9 @@ impl CrateDiff {
                 }
             }
         }
-        let files = self.files.len();
+        if files == 0 {
+            return "no differences in src/ and Cargo.toml\n".to_string();
+        }
         let _ = writeln!(
             out,
             "{files} file{} changed, {added} insertion{}(+), {removed} deletion{}(-)",
@@ -280,6 +319,7 @@ mod tests {
     fn file(old: Option<&str>, new: Option<&str>) -> CrateDiff {
         CrateDiff {
             files: vec![FileDiff {
+                is_manifest: false,
                 old_label: if old.is_some() { "a/x.rs" } else { "/dev/null" }.to_string(),
                 new_label: if new.is_some() { "b/x.rs" } else { "/dev/null" }.to_string(),
                 old_text: old.map(str::to_string),
@@ -315,14 +355,55 @@ mod tests {
     #[test]
     fn nothing_to_show() {
         let out = CrateDiff { files: vec![] }.render(false);
-        assert_eq!(out, "no differences in Cargo.toml and src/\n");
+        assert_eq!(out, "no differences in src/ and Cargo.toml\n");
+    }
+
+    #[test]
+    fn a_manifest_that_only_renames_the_package_is_left_out() {
+        let manifest = |old: &str, new: &str| FileDiff {
+            is_manifest: true,
+            old_label: "a/Cargo.toml".to_string(),
+            new_label: "b/Cargo.toml".to_string(),
+            old_text: Some(old.to_string()),
+            new_text: Some(new.to_string()),
+        };
+        let head = "[package]\nname = \"step3\"\nversion = \"0.1.0\"\ndescription = \"three\"\n";
+        let renamed = "[package]\nname = \"step4\"\nversion = \"0.1.0\"\ndescription = \"four\"\n";
+        let only = CrateDiff {
+            files: vec![manifest(head, renamed)],
+        };
+        assert_eq!(
+            only.render(false),
+            "no differences in src/ and Cargo.toml\n"
+        );
+        // A real change (a dependency) is shown, the renaming hunk is not.
+        let padding = "\n".repeat(10);
+        let old = format!("{head}{padding}[dependencies]\n");
+        let new = format!("{renamed}{padding}[dependencies]\nsocket2 = \"0.5\"\n");
+        let out = CrateDiff {
+            files: vec![manifest(&old, &new)],
+        }
+        .render(false);
+        assert!(out.contains("+socket2 = \"0.5\"\n"), "{out}");
+        assert!(!out.contains("name = "), "{out}");
+        assert!(
+            out.ends_with("1 file changed, 1 insertion(+), 0 deletions(-)\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_bare_number_is_the_step_against_the_one_before() {
+        assert_eq!(
+            resolve("2", None).unwrap(),
+            resolve("1", Some("2")).unwrap()
+        );
+        let err = resolve("1", None).unwrap_err().to_string();
+        assert!(err.contains("`cargo xtask diff 1 2`"), "{err}");
     }
 
     #[test]
     fn arguments_are_checked_with_a_clear_message() {
-        let err = resolve("4", None).unwrap_err().to_string();
-        assert!(err.contains("`cargo xtask diff 3 4`"), "{err}");
-        assert!(err.contains("`cargo xtask diff exercise4`"), "{err}");
         let err = resolve("3", Some("four")).unwrap_err().to_string();
         assert!(err.contains("not a step number"), "{err}");
         let err = resolve("hello", None).unwrap_err().to_string();
@@ -342,6 +423,9 @@ mod tests {
         );
         let (a, b) = resolve("step1", Some("1")).unwrap();
         assert_eq!(a, b);
+        if course::solution(1).is_none() {
+            return; // a handout: no answer key to compare with
+        }
         let (starter, solution) = resolve("exercise1", None).unwrap();
         assert_eq!(starter, PathBuf::from("exercises/exercise1"));
         assert_eq!(solution, PathBuf::from("solutions/exercise1"));

@@ -10,6 +10,7 @@ pub mod course;
 pub mod demo;
 pub mod diff;
 pub mod grader;
+pub mod handout;
 pub mod hint;
 pub mod json;
 pub mod list;

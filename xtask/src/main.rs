@@ -35,6 +35,7 @@ enum Command {
     Reset(xtask::reset::Args),
     Demo(xtask::demo::Args),
     Bench(xtask::bench::Args),
+    Handout(xtask::handout::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,5 +65,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reset(args) => xtask::reset::run(&args),
         Command::Demo(args) => xtask::demo::run(&args),
         Command::Bench(args) => xtask::bench::run(&args),
+        Command::Handout(args) => xtask::handout::run(&args),
     }
 }

@@ -2,10 +2,21 @@
 //! set (https://no-color.org). One place decides, every command asks here.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 /// Whether stdout should get ANSI colours.
 pub fn colour_enabled() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+        && console_understands_ansi()
+}
+
+/// The classic Windows console prints escape codes as text (`←[31mFAIL`)
+/// until its virtual-terminal processing is switched on; where it cannot
+/// be (before Windows 10), colour stays off. Elsewhere: yes.
+fn console_understands_ansi() -> bool {
+    static ANSI: OnceLock<bool> = OnceLock::new();
+    *ANSI.get_or_init(|| anstyle_query::windows::enable_ansi_colors().unwrap_or(true))
 }
 
 /// The colours the course uses.

@@ -18,6 +18,10 @@ fn stdout(output: &std::process::Output) -> String {
 
 #[test]
 fn a_passing_solution_exits_zero_with_a_summary() {
+    if course::solution(1).is_none() {
+        println!("note: no solutions/ here: skipped");
+        return;
+    }
     let output = xtask().args(["check", "1", "--solution"]).output().unwrap();
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
@@ -53,6 +57,10 @@ fn the_untouched_starter_fails_with_a_transcript_and_a_hint() {
 
 #[test]
 fn json_gives_one_object_per_scenario() {
+    if course::solution(1).is_none() {
+        println!("note: no solutions/ here: skipped");
+        return;
+    }
     let output = xtask()
         .args(["check", "1", "--solution", "--json"])
         .output()

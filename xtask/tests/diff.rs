@@ -1,7 +1,19 @@
 //! `cargo xtask diff` through the real binary, on the course's own crates:
-//! each diff must show the idea that step or exercise is about.
+//! each diff must show the idea that step or exercise is about. A diff
+//! whose crates are not there (a handout without step 4, or without
+//! solutions/) is skipped with a note.
 
 use assert_cmd::Command;
+use xtask::course;
+
+/// Whether steps `a` and `b` are both there; prints a note if not.
+fn steps_present(a: u8, b: u8) -> bool {
+    let present = course::step(a).is_some() && course::step(b).is_some();
+    if !present {
+        println!("note: no step {a} or {b} here: skipped");
+    }
+    present
+}
 
 /// Runs `cargo xtask diff ARGS` without colour and returns its stdout.
 fn diff(args: &[&str]) -> String {
@@ -52,7 +64,18 @@ fn steps_1_to_2_add_the_thread_spawn() {
 
 #[test]
 fn steps_3_to_4_add_the_line_framing() {
+    if !steps_present(3, 4) {
+        return;
+    }
     let out = diff(&["3", "step4"]);
+    // The source comes first; the manifest only renames the package, so
+    // it is left out.
+    let first = out.lines().find(|l| l.starts_with("+++ ")).unwrap();
+    assert!(
+        first.starts_with("+++ b/session2/step4-framed-chat/src/"),
+        "{out}"
+    );
+    assert!(!out.contains("Cargo.toml"), "{out}");
     assert!(
         out.contains("--- a/session2/step3-chat-server/src/main.rs\n"),
         "{out}"
@@ -77,6 +100,10 @@ fn steps_3_to_4_add_the_line_framing() {
 
 #[test]
 fn exercise_1_diff_is_the_echo_loop() {
+    if course::solution(1).is_none() {
+        println!("note: no solutions/exercise1 here: skipped");
+        return;
+    }
     let out = diff(&["exercise1"]);
     assert!(
         out.contains("--- a/exercises/exercise1/src/main.rs\n"),
@@ -96,13 +123,21 @@ fn exercise_1_diff_is_the_echo_loop() {
 }
 
 #[test]
-fn one_lone_number_is_refused_with_both_meanings() {
+fn one_number_is_that_step_against_the_one_before() {
+    assert_eq!(diff(&["2"]), diff(&["1", "2"]));
+}
+
+#[test]
+fn an_exercise_that_does_not_exist_is_named_without_mentioning_bare_numbers() {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["diff", "4"])
+        .args(["diff", "exercise8"])
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cargo xtask diff 3 4"), "{stderr}");
-    assert!(stderr.contains("cargo xtask diff exercise4"), "{stderr}");
+    assert!(
+        stderr.contains("`exercise8` is not an exercise"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("number"), "{stderr}");
 }

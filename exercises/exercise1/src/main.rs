@@ -16,7 +16,7 @@
 
 // TODO: `write_all` comes from the `Write` trait: import it here too.
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use anyhow::Context;
 use clap::Parser;
@@ -37,17 +37,19 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(&listener, "cargo run -p echo-client --")?;
 
     for connection in listener.incoming() {
         match connection {
             Ok(stream) => {
-                log!("connected: {:?}", stream.peer_addr().ok());
+                let peer = stream.peer_addr().ok();
+                log!("connected: {}", show(peer));
                 if let Err(e) = echo(stream) {
-                    log!("error: {e}");
+                    log!("error with {}: {e}", show(peer));
                 }
-                log!("disconnected");
+                log!("disconnected: {}", show(peer));
             }
             Err(e) => log!("accept failed: {e}"),
         }
@@ -64,4 +66,8 @@ fn echo(mut stream: TcpStream) -> std::io::Result<()> {
     let n = stream.read(&mut buffer)?;
     log!("received {n} bytes and sent nothing back");
     Ok(())
+}
+
+fn show(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "unknown peer".to_string(), |p| p.to_string())
 }

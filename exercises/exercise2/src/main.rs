@@ -38,7 +38,8 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(&listener, "cargo run -p echo-client --")?;
 
     // `incoming()` calls `accept` in a loop. Each call blocks until a client

@@ -60,6 +60,14 @@ const GOODBYE_WAIT: Duration = Duration::from_secs(3);
 const MAX_FRAME: u32 = 1024 * 1024;
 /// The longest line we buffer; a longer one is shown in pieces.
 const MAX_LINE: u64 = 64 * 1024;
+/// What a server with every place taken says before it closes (step 6 on).
+const SERVER_FULL: &[u8] = b"SERVER: server is full";
+/// The keys that end the keyboard's input on this system.
+const END_OF_INPUT: &str = if cfg!(windows) {
+    "Ctrl-Z then Enter"
+} else {
+    "Ctrl-D"
+};
 
 /// True while `Your name: ` waits on the screen without a newline, so that
 /// a message arriving meanwhile starts on a line of its own.
@@ -143,7 +151,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         // "Sent", not "joined": a server may refuse the name (step 6 says so
         // with a `SERVER: ...` line), and then the next line you type is
         // your next try.
-        eprintln!("name sent: {name}. Type a message and press Enter; EXIT, bye or /quit leaves.");
+        eprintln!(
+            "name sent: {name}. Type a message and press Enter; EXIT, bye, /quit or \
+             {END_OF_INPUT} leaves."
+        );
     }
 
     // The main thread's whole job: read a line, send it, repeat.
@@ -156,7 +167,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             .read_until(b'\n', &mut line)
             .context("cannot read standard input")?;
         if n == 0 {
-            // End of input (Ctrl-D, or the pipe ran dry): leave politely.
+            // End of input (Ctrl-D; Ctrl-Z then Enter on Windows; or the
+            // pipe ran dry): leave politely.
             leaving.store(true, Ordering::SeqCst);
             sender.send(b"/quit")?;
             break;
@@ -200,7 +212,7 @@ fn ask_name(keyboard: &mut impl BufRead, at_keyboard: bool) -> anyhow::Result<St
         PROMPT_OPEN.store(false, Ordering::SeqCst);
         if n == 0 {
             if at_keyboard {
-                eprintln!(); // Ctrl-D left the cursor after the prompt
+                eprintln!(); // end of input left the cursor after the prompt
             }
             bail!("no name given: pass --name NAME, or type a name when asked");
         }
@@ -251,33 +263,57 @@ impl Sender {
 enum End {
     /// The server answered `DONE`.
     Done,
-    /// The server closed the connection.
-    Closed,
+    /// The server closed the connection; `after` is the last message it
+    /// sent (empty if none).
+    Closed { after: Vec<u8> },
     /// The server announced a frame larger than we accept.
     TooBig(u32),
     /// Reading failed: a reset, or a frame cut off by the close.
-    Lost(io::Error),
+    Lost { error: io::Error, after: Vec<u8> },
+}
+
+impl End {
+    /// A reset right after a `SERVER:` line is the server closing the
+    /// connection on purpose (full, or a limit hit): it closed without
+    /// reading what we had sent, our name for instance, and a close with
+    /// unread data goes out as a reset. That is not a lost connection.
+    fn closed_on_purpose(self) -> End {
+        match self {
+            End::Lost { error, after }
+                if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) && after.starts_with(b"SERVER: ") =>
+            {
+                End::Closed { after }
+            }
+            end => end,
+        }
+    }
 }
 
 /// The reader thread, lines edition: prints each line until the end.
 fn receive_lines(stream: TcpStream) -> End {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
+    // The last message shown, to tell how the conversation ended.
+    let mut last = Vec::new();
     loop {
         line.clear();
         // `take` bounds how much one line may make us buffer: a server that
         // never sends `\n` gets its text shown in 64 KiB pieces instead.
         match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
-            Ok(0) => return End::Closed,
+            Ok(0) => return End::Closed { after: last },
             Ok(_) => {
                 trim_line_end(&mut line);
                 if line == b"DONE" {
                     return End::Done;
                 }
                 show(&line);
+                std::mem::swap(&mut last, &mut line);
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return End::Lost(e),
+            Err(error) => return End::Lost { error, after: last },
         }
     }
 }
@@ -285,12 +321,14 @@ fn receive_lines(stream: TcpStream) -> End {
 /// The reader thread, frames edition: reads a 4-byte length, then exactly
 /// that many bytes, however TCP cut them into pieces.
 fn receive_frames(mut stream: TcpStream) -> End {
+    // The last message shown, to tell how the conversation ended.
+    let mut last = Vec::new();
     loop {
         let mut header = [0u8; 4];
         match read_frame_part(&mut stream, &mut header) {
             Ok(true) => {}
-            Ok(false) => return End::Closed,
-            Err(e) => return End::Lost(e),
+            Ok(false) => return End::Closed { after: last },
+            Err(error) => return End::Lost { error, after: last },
         }
         let len = u32::from_be_bytes(header);
         // Check before allocating: a hostile header may claim 4 GiB.
@@ -298,10 +336,13 @@ fn receive_frames(mut stream: TcpStream) -> End {
             return End::TooBig(len);
         }
         let mut payload = vec![0u8; len as usize];
-        match read_frame_part(&mut stream, &mut payload) {
-            Ok(true) => {}
-            Ok(false) => return End::Lost(cut_frame()),
-            Err(e) => return End::Lost(e),
+        let cut = match read_frame_part(&mut stream, &mut payload) {
+            Ok(true) => None,
+            Ok(false) => Some(cut_frame()),
+            Err(error) => Some(error),
+        };
+        if let Some(error) = cut {
+            return End::Lost { error, after: last };
         }
         if payload.is_empty() {
             continue; // a zero-length frame carries nothing
@@ -310,6 +351,7 @@ fn receive_frames(mut stream: TcpStream) -> End {
             return End::Done;
         }
         show(&payload);
+        last = payload;
     }
 }
 
@@ -360,16 +402,22 @@ fn finish(end: End, leaving: bool) -> ! {
     if PROMPT_OPEN.swap(false, Ordering::SeqCst) {
         eprintln!();
     }
-    let code = match end {
+    let code = match end.closed_on_purpose() {
         End::Done => {
             eprintln!("server answered DONE: you have left the chat.");
             0
         }
-        End::Closed if leaving => {
+        End::Closed { .. } if leaving => {
             eprintln!("the server closed the connection: you have left the chat.");
             0
         }
-        End::Closed => {
+        End::Closed { after } if after == SERVER_FULL => {
+            eprintln!(
+                "chat-client: every place in the room is taken; try again when someone has left."
+            );
+            1
+        }
+        End::Closed { .. } => {
             eprintln!("chat-client: the server closed the connection.");
             1
         }
@@ -380,12 +428,12 @@ fn finish(end: End, leaving: bool) -> ! {
             );
             1
         }
-        End::Lost(e) if leaving => {
-            eprintln!("connection ended: {e}");
+        End::Lost { error, .. } if leaving => {
+            eprintln!("connection ended: {error}");
             0
         }
-        End::Lost(e) => {
-            eprintln!("chat-client: connection lost: {e}");
+        End::Lost { error, .. } => {
+            eprintln!("chat-client: connection lost: {error}");
             1
         }
     };

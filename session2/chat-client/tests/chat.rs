@@ -274,8 +274,39 @@ fn a_server_closing_unasked_is_reported_and_fails() {
     alice.expect_printed("SERVER: server is full");
     let status = alice.wait();
     assert_eq!(status.code(), Some(1), "stderr:\n{}", alice.stderr());
-    alice.expect_stderr("chat-client: the server closed the connection.");
+    alice.expect_stderr("chat-client: every place in the room is taken");
     server.join().unwrap();
+}
+
+/// Step 6 with every place taken: one line, then a close without reading
+/// the name the client sent, which TCP turns into a reset. The client must
+/// read that as the server's answer, not as a crash.
+#[test]
+fn a_full_server_that_resets_is_reported_as_full_not_as_a_lost_connection() {
+    for framing in ["lines", "length-prefix"] {
+        let (port, server) = fake_server(move |mut client| {
+            if framing == "lines" {
+                client.expect_line("dave");
+                client.send_line("SERVER: server is full");
+            } else {
+                client.expect_frame("dave");
+                client.send_frame(b"SERVER: server is full");
+            }
+            // What the client sends next stays unread: the close is a reset.
+            client.reset();
+        });
+        let mut dave = Running::start(port, &["--name", "dave", "--framing", framing]);
+        dave.expect_printed("SERVER: server is full");
+        let status = dave.wait();
+        assert_eq!(status.code(), Some(1), "stderr:\n{}", dave.stderr());
+        dave.expect_stderr("chat-client: every place in the room is taken");
+        assert!(
+            !dave.stderr().contains("connection lost"),
+            "{framing}: {}",
+            dave.stderr()
+        );
+        server.join().unwrap();
+    }
 }
 
 #[test]

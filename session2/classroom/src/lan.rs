@@ -44,12 +44,16 @@ pub struct Candidate {
 /// How virtual interfaces are recognised, by name: (pattern, what it is).
 /// A pattern ending in `*` is a prefix, any other is matched anywhere in the
 /// name; both ignore case; the first match wins. Linux and macOS name
-/// interfaces after their driver (`docker0`, `utun3`); Windows lists adapter
-/// GUIDs, which no pattern recognises, so there the address ranking below
-/// has to do.
+/// interfaces after their driver (`docker0`, `utun3`); Windows by the
+/// adapter's friendly name, as its network settings show it (`Wi-Fi`,
+/// `vEthernet (WSL)`, `VirtualBox Host-Only Network`).
 const VIRTUAL_PATTERNS: &[(&str, &str)] = &[
     // Before `veth*`, which would also match it.
     ("vEthernet", "Hyper-V or WSL switch"),
+    // Windows: the virtual adapters of Wi-Fi Direct and the mobile hotspot
+    // are `Local Area Connection* 2`; a real one has no star.
+    ("Connection* ", "Wi-Fi Direct or hotspot adapter"),
+    ("Bluetooth", "Bluetooth network"),
     ("docker*", "Docker bridge"),
     ("br-*", "Docker bridge"),
     ("podman*", "Podman bridge"),
@@ -78,6 +82,12 @@ const VIRTUAL_PATTERNS: &[(&str, &str)] = &[
     ("ipsec*", "VPN tunnel"),
     ("gpd*", "VPN tunnel (GlobalProtect)"),
     ("cscotun*", "VPN tunnel (Cisco)"),
+    // Windows names of the same tunnels.
+    ("ZeroTier", "VPN tunnel (ZeroTier)"),
+    ("TAP-Windows", "VPN tunnel (OpenVPN)"),
+    ("OpenVPN", "VPN tunnel (OpenVPN)"),
+    ("WireGuard", "VPN tunnel (WireGuard)"),
+    ("VPN", "VPN tunnel"),
 ];
 
 /// What kind of virtual interface `name` is (`"Docker bridge"`, `"VPN
@@ -176,7 +186,7 @@ pub fn rank(interfaces: &[(String, IpAddr)]) -> Vec<Candidate> {
 /// The interfaces of this machine, as `(name, address)` pairs. An error
 /// listing them (rare) is treated as "no interfaces".
 pub fn local_interfaces() -> Vec<(String, IpAddr)> {
-    get_if_addrs::get_if_addrs()
+    if_addrs::get_if_addrs()
         .map(|list| list.into_iter().map(|i| (i.name.clone(), i.ip())).collect())
         .unwrap_or_default()
 }
@@ -313,6 +323,23 @@ mod tests {
             Some("Hyper-V or WSL switch")
         );
         assert_eq!(virtual_kind("Docker0"), Some("Docker bridge"));
+        // Windows friendly names.
+        for (name, what) in [
+            ("vEthernet (Default Switch)", "Hyper-V or WSL switch"),
+            (
+                "Local Area Connection* 10",
+                "Wi-Fi Direct or hotspot adapter",
+            ),
+            ("VirtualBox Host-Only Network", "VirtualBox network"),
+            ("VMware Network Adapter VMnet8", "VMware network"),
+            ("Tailscale", "VPN tunnel (Tailscale)"),
+            ("ZeroTier One [8056c2e21c000001]", "VPN tunnel (ZeroTier)"),
+            ("OpenVPN Data Channel Offload", "VPN tunnel (OpenVPN)"),
+            ("ProtonVPN", "VPN tunnel"),
+            ("Bluetooth Network Connection", "Bluetooth network"),
+        ] {
+            assert_eq!(virtual_kind(name), Some(what), "{name}");
+        }
         for name in [
             "eth0",
             "wlan0",
@@ -321,6 +348,8 @@ mod tests {
             "Wi-Fi",
             "enp0s31f6",
             "br0",
+            "Ethernet 2",
+            "Local Area Connection",
         ] {
             assert!(!is_virtual_interface(name), "{name}");
         }

@@ -6,13 +6,15 @@
 //!
 //! * [`announce`] prints the `listening on IP:PORT` line (tests and the grader
 //!   read it) and then tells a human which address classmates should type;
+//! * [`cannot_listen`] explains, in one line and a hint, why a server could
+//!   not claim its port (another server holds it, most often), and stops;
 //! * [`lan`] finds and ranks this machine's LAN addresses (also behind
 //!   `cargo xtask myip`);
 //! * [`timestamp`] stamps the servers' log lines.
 
 pub mod lan;
 
-use std::io::{self, Write};
+use std::io::{self, ErrorKind, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -43,11 +45,9 @@ pub fn connect_hint(
     let port = bound.port();
     let on_this_machine = format!("{client_command} --host 127.0.0.1 --port {port}");
     if bound.ip().is_loopback() {
-        return vec![
-            format!("  only this machine can connect: {on_this_machine}"),
-            "  classmates cannot reach 127.0.0.1; restart with --host 0.0.0.0 to let them in"
-                .to_string(),
-        ];
+        return vec![format!(
+            "  only this machine can connect: {on_this_machine}"
+        )];
     }
     let bound_ip = bound.ip();
     if !bound_ip.is_unspecified() {
@@ -90,6 +90,58 @@ pub fn connect_hint(
     }
     lines.push(format!("  on this machine:         {on_this_machine}"));
     lines
+}
+
+/// Prints why the server cannot listen, with a hint, and ends the program
+/// with status 1. Every server calls it on a failed `bind`:
+///
+/// ```text
+/// TcpListener::bind(...).with_context(...).unwrap_or_else(classroom::cannot_listen);
+/// ```
+///
+/// Returning the error from `main` instead would print it with `Error: ` in
+/// front and, whenever `RUST_BACKTRACE` is set (common on students'
+/// machines), a backtrace of forty lines that reads like a crash. (It never
+/// returns; the type parameter only lets `unwrap_or_else` take it.)
+pub fn cannot_listen<T>(error: anyhow::Error) -> T {
+    eprintln!("{}", listen_error_text(&error));
+    std::process::exit(1)
+}
+
+/// What [`cannot_listen`] prints: the error and its causes on one line,
+/// then, when the cause is a common one, a line that says what to do.
+pub fn listen_error_text(error: &anyhow::Error) -> String {
+    let mut text = format!("error: {error:#}");
+    let kind = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<io::Error>())
+        .map(io::Error::kind);
+    let hint = match kind {
+        Some(ErrorKind::AddrInUse) => Some(
+            "another server is running on this port (one you started in another terminal?): \
+             stop it with Ctrl-C, or start this one with --port 0 to get a free port",
+        ),
+        // Windows answers 10013 for a port inside a range it reserved for
+        // Hyper-V, WSL or Docker; Unix refuses ports below 1024.
+        Some(ErrorKind::PermissionDenied) if cfg!(windows) => Some(
+            "Windows reserves some ports (Hyper-V, WSL, Docker); \
+             `netsh interface ipv4 show excludedportrange protocol=tcp` lists them: \
+             pick a port outside those ranges, or use --port 0",
+        ),
+        Some(ErrorKind::PermissionDenied) => {
+            Some("ports below 1024 need administrator rights: pick a higher one, or use --port 0")
+        }
+        Some(ErrorKind::AddrNotAvailable) => Some(
+            "this machine has no such address: leave out --host to listen on all of them, \
+             or see `cargo xtask myip`",
+        ),
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        text.push_str("\n  ");
+        text.push_str(hint);
+    }
+    text
 }
 
 /// Wall-clock time of day as `HH:MM:SS` (UTC), for log lines. The standard
@@ -207,10 +259,43 @@ mod tests {
     }
 
     #[test]
-    fn loopback_bind_warns_that_classmates_cannot_connect() {
+    fn loopback_bind_says_only_this_machine_can_connect() {
         let lines = connect_hint("127.0.0.1:4000".parse().unwrap(), "x", &[wifi()]);
-        assert!(lines.iter().any(|l| l.contains("classmates cannot reach")));
-        assert!(lines.iter().any(|l| l.contains("--host 0.0.0.0")));
+        assert_eq!(
+            lines,
+            ["  only this machine can connect: x --host 127.0.0.1 --port 4000"]
+        );
+    }
+
+    fn bind_error(kind: ErrorKind) -> anyhow::Error {
+        anyhow::Error::new(io::Error::from(kind)).context("cannot listen on 0.0.0.0:65433")
+    }
+
+    #[test]
+    fn a_taken_port_is_one_line_and_a_hint() {
+        let text = listen_error_text(&bind_error(ErrorKind::AddrInUse));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].starts_with("error: cannot listen on 0.0.0.0:65433: "),
+            "{text}"
+        );
+        assert!(lines[1].contains("another server is running"), "{text}");
+        assert!(lines[1].contains("--port 0"), "{text}");
+    }
+
+    #[test]
+    fn other_bind_errors_get_their_own_hint_or_none() {
+        let denied = listen_error_text(&bind_error(ErrorKind::PermissionDenied));
+        if cfg!(windows) {
+            assert!(denied.contains("excludedportrange"), "{denied}");
+        } else {
+            assert!(denied.contains("below 1024"), "{denied}");
+        }
+        let missing = listen_error_text(&bind_error(ErrorKind::AddrNotAvailable));
+        assert!(missing.contains("leave out --host"), "{missing}");
+        let other = listen_error_text(&bind_error(ErrorKind::InvalidInput));
+        assert_eq!(other.lines().count(), 1, "{other}");
     }
 
     #[test]

@@ -520,6 +520,76 @@ fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
 
+/// How long a line a solution adds must be to count as part of the answer:
+/// shorter ones (`loop {`, `return Ok(());`, `}`) are the skeleton any
+/// hint may show.
+pub const ANSWER_LINE_MIN: usize = 20;
+
+/// A line with its indent and runs of spaces collapsed, for comparing code
+/// written in a file with code quoted in a document.
+fn normalised(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The lines of `solution` that are the answer: not in `starter` (in any
+/// indent: a block moved inside a `loop` is the student's own code) and at
+/// least [`ANSWER_LINE_MIN`] characters long.
+pub fn answer_lines(starter: &str, solution: &str) -> Vec<String> {
+    let given: BTreeSet<String> = starter.lines().map(normalised).collect();
+    let mut answer: Vec<String> = solution
+        .lines()
+        .map(normalised)
+        .filter(|line| line.chars().count() >= ANSWER_LINE_MIN && !given.contains(line))
+        .collect();
+    answer.dedup();
+    answer
+}
+
+/// The answer lines that `text` (a hint) quotes, each at most once.
+pub fn quoted_answers<'a>(text: &str, answer: &'a [String]) -> Vec<&'a str> {
+    let text: Vec<String> = text.lines().map(normalised).collect();
+    let mut quoted: Vec<&str> = answer
+        .iter()
+        .filter(|line| text.iter().any(|t| t.contains(line.as_str())))
+        .map(String::as_str)
+        .collect();
+    quoted.dedup();
+    quoted
+}
+
+/// The hints of an exercise README: `(title, body)` for each `### ...`
+/// under `## Hints`, up to the next `## ` heading (code fences skipped), as
+/// `cargo xtask hint` reads them.
+pub fn hints(readme: &str) -> Vec<(String, String)> {
+    let mut hints: Vec<(String, String)> = Vec::new();
+    let (mut in_section, mut in_fence) = (false, false);
+    for line in readme.lines() {
+        if fence_run(line.trim_start()).is_some() {
+            in_fence = !in_fence;
+        }
+        if !in_fence {
+            if let Some(title) = line.strip_prefix("### ") {
+                if in_section {
+                    hints.push((title.trim().to_string(), String::new()));
+                }
+                continue;
+            }
+            if let Some(title) = line.strip_prefix("## ") {
+                if in_section {
+                    break;
+                }
+                in_section = title.trim().eq_ignore_ascii_case("hints");
+                continue;
+            }
+        }
+        if let Some((_, body)) = hints.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    hints
+}
+
 /// Whether an inline code span names a file or directory of the repository:
 /// `session2/PROTOCOL.md`, `exercises/exercise4/src/lines.rs`, `src/main.rs`.
 /// Placeholders (`exerciseN`, `*`, `…`) and anything with spaces or a
@@ -696,6 +766,31 @@ mod tests {
     fn an_inserted_or_reordered_line_fails() {
         assert!(find_excerpt(SOURCE, &lines("let a = 1;\nlet b = 2;")).is_err());
         assert!(find_excerpt(SOURCE, &lines("let b = 2;\n// ...\nlet a = 1;")).is_err());
+    }
+
+    #[test]
+    fn the_answer_is_what_the_solution_adds_in_any_indent() {
+        let starter = "fn echo() {\n    let n = stream.read(&mut buffer)?;\n    Ok(())\n}\n";
+        let solution = "fn echo() {\n    loop {\n        let n = stream.read(&mut buffer)?;\n        \
+                        stream.write_all(&buffer[..n])?;\n    }\n}\n";
+        let answer = answer_lines(starter, solution);
+        assert_eq!(answer, ["stream.write_all(&buffer[..n])?;"]);
+        let skeleton = "```rust\nloop {\n    let n = stream.read(&mut buffer)?;\n    ____;\n}\n```";
+        assert!(quoted_answers(skeleton, &answer).is_empty());
+        let spoiler = "Then call `stream.write_all(&buffer[..n])?;` and loop.";
+        assert_eq!(
+            quoted_answers(spoiler, &answer),
+            ["stream.write_all(&buffer[..n])?;"]
+        );
+    }
+
+    #[test]
+    fn hints_are_the_subsections_of_the_hints_section() {
+        let readme = "# X\n## Goal\n### Not a hint\n## Hints\n### Hint 1\nidea\n\
+                      ```rust\n## not a heading\n```\n### Hint 2\nmore\n## Checking\n### No\n";
+        let titles: Vec<String> = hints(readme).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(titles, ["Hint 1", "Hint 2"]);
+        assert!(hints(readme)[0].1.contains("## not a heading"));
     }
 
     #[test]

@@ -15,7 +15,10 @@
 //!   every Rust block of the codelab is an excerpt or a declared sketch;
 //! * every step has its part in the codelab (`<a id="step-N">` and a
 //!   `cargo run -p` of it), and the codelab and each exercise link to each
-//!   other.
+//!   other;
+//! * no spoilers: each part says "the answer follows" before it quotes its
+//!   step's code, and no hint of an exercise quotes a line its solution adds
+//!   to the starter (the skeleton of Hint 3 leaves blanks there).
 //!
 //! Deleting `solutions/` (the answer key) is allowed: what the documents say
 //! about it is then skipped, not failed.
@@ -26,7 +29,8 @@ use std::process::Command as Process;
 use std::sync::OnceLock;
 
 use codelab_check::{
-    Command, Document, find_excerpt, flags, help_flags, help_subcommands, path_like,
+    Command, Document, answer_lines, find_excerpt, flags, help_flags, help_subcommands, hints,
+    path_like, quoted_answers,
 };
 
 /// The codelab, relative to the repository root.
@@ -629,4 +633,101 @@ fn every_step_has_its_part_and_every_exercise_its_links() {
         }
     }
     report("parts and links missing", problems);
+}
+
+/// Every file under `dir/src`, by path relative to `dir`.
+fn source_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::from("src")];
+    while let Some(relative) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&relative)) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let child = relative.join(entry.file_name());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(child);
+            } else {
+                found.push(child);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn no_hint_quotes_what_the_solution_adds() {
+    if !solutions_present() {
+        println!("note: no solutions/ here: the hints cannot be compared with the answer key");
+        return;
+    }
+    let mut problems = Vec::new();
+    for n in exercise_numbers() {
+        let solution = root().join(format!("solutions/exercise{n}"));
+        if !solution.is_dir() {
+            continue;
+        }
+        let starter = root().join(format!("exercises/exercise{n}"));
+        let readme = format!("exercises/exercise{n}/README.md");
+        let Ok(text) = std::fs::read_to_string(root().join(&readme)) else {
+            continue;
+        };
+        for file in source_files(&solution) {
+            let solved = std::fs::read_to_string(solution.join(&file)).unwrap_or_default();
+            let given = std::fs::read_to_string(starter.join(&file)).unwrap_or_default();
+            let answer = answer_lines(&given, &solved);
+            for (title, body) in hints(&text) {
+                for line in quoted_answers(&body, &answer) {
+                    problems.push(format!(
+                        "{readme}: {title} gives the answer away: it quotes `{line}`, a line \
+                         solutions/exercise{n}/{} adds to the starter; leave a blank (`____`) there",
+                        file.display().to_string().replace('\\', "/")
+                    ));
+                }
+            }
+        }
+    }
+    report("hints that hand over the solution", problems);
+}
+
+#[test]
+fn every_part_says_the_answer_follows_before_its_steps_code() {
+    let codelab = std::fs::read_to_string(root().join(CODELAB)).expect("the codelab");
+    let lines: Vec<&str> = codelab.lines().collect();
+    let mut problems = Vec::new();
+    for n in step_numbers() {
+        let anchor = format!("<a id=\"step-{n}\"></a>");
+        let Some(start) = lines.iter().position(|l| l.trim() == anchor) else {
+            continue; // reported by every_step_has_its_part...
+        };
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| l.trim().starts_with("<a id=\"") && l.trim().ends_with("\"></a>"))
+            .map_or(lines.len(), |i| start + 1 + i);
+        let part = &lines[start..end];
+        let step_dir = step_package(n).map(|p| format!("session2/{p}/"));
+        let first_code = part.iter().position(|l| {
+            step_dir
+                .as_deref()
+                .is_some_and(|dir| l.contains("<!-- excerpt: ") && l.contains(dir))
+        });
+        let marker = part
+            .iter()
+            .position(|l| l.to_lowercase().contains("the answer follows"));
+        let exercise = format!("exercises/exercise{n}/README.md");
+        let has_exercise = part.iter().any(|l| l.contains(&exercise));
+        match (has_exercise, marker, first_code) {
+            (true, None, _) => problems.push(format!(
+                "{CODELAB}:{}: part {n} never says when to do exercise {n} (\"the answer follows\")",
+                start + 1
+            )),
+            (_, Some(m), Some(c)) if c < m => problems.push(format!(
+                "{CODELAB}:{}: part {n} quotes step {n}'s code before saying \"the answer follows\"",
+                start + c + 1
+            )),
+            _ => {}
+        }
+    }
+    report("parts that spoil their exercise", problems);
 }

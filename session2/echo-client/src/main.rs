@@ -14,11 +14,13 @@
 //! ```
 //!
 //! Without typing: `printf 'hi\nthere\n' | cargo run -q -p echo-client`
-//! prints the two echoes and exits when its input ends.
+//! (in PowerShell: `"hi", "there" | cargo run -q -p echo-client`) prints the
+//! two echoes and exits when its input ends.
 //!
 //! **Observe:** the client in terminal 3 connects without complaint (the
 //! server's kernel completed the handshake and queued it) but its line gets
-//! no echo; after two seconds it says so. Press Ctrl-D in terminal 2 and the
+//! no echo; after two seconds it says so. Press Ctrl-D in terminal 2 (on
+//! Windows: Ctrl-Z, then Enter) and the
 //! waiting echo appears in terminal 3 at once: the line was sitting in the
 //! server's receive buffer while the server was stuck serving client 2.
 //! Against step 2 both clients get their echoes immediately.
@@ -37,6 +39,12 @@ const DEFAULT_PORT: u16 = 65432;
 const NOTE_AFTER: Duration = Duration::from_secs(2);
 /// How long to wait for a server to accept before calling the address wrong.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The keys that end the keyboard's input on this system.
+const END_OF_INPUT: &str = if cfg!(windows) {
+    "Ctrl-Z then Enter"
+} else {
+    "Ctrl-D"
+};
 
 /// Sends each line of standard input to an echo server and prints the echo.
 #[derive(Parser)]
@@ -75,7 +83,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let give_up_after = (!at_keyboard).then(|| Duration::from_secs(args.wait));
     if at_keyboard {
         eprintln!(
-            "connected to {}. Type a line and press Enter; Ctrl-D quits (Ctrl-Z, Enter on Windows).",
+            "connected to {}. Type a line and press Enter; {END_OF_INPUT} quits.",
             stream.peer_addr()?
         );
     }
@@ -90,7 +98,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             .read_until(b'\n', &mut line)
             .context("cannot read standard input")?;
         if n == 0 {
-            break; // end of input: Ctrl-D, or the pipe ran dry
+            break; // end of input: Ctrl-D (Ctrl-Z, Enter on Windows), or the pipe ran dry
         }
         if !line.ends_with(b"\n") {
             line.push(b'\n'); // the last line of a file may lack its newline
@@ -101,6 +109,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     // Closing our sending half tells the server we are done: its `read`
     // returns 0, exactly as if we had closed the whole connection.
     let _ = stream.shutdown(Shutdown::Write);
+    eprintln!("end of input: connection closed. Goodbye!");
     Ok(())
 }
 

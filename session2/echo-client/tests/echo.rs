@@ -63,7 +63,9 @@ fn a_last_line_without_newline_is_sent_with_one() {
         .write_stdin("no newline")
         .assert()
         .success()
-        .stdout("no newline\n");
+        .stdout("no newline\n")
+        // End of input is the end of the conversation: the client says so.
+        .stderr("end of input: connection closed. Goodbye!\n");
     assert_eq!(server.join().unwrap(), ["no newline"]);
 }
 

@@ -26,7 +26,8 @@
 //! line, so all looks well. But TCP carries a stream of bytes, not messages:
 //! two lines written at once arrive as one chunk under one prefix, and a line
 //! written in pieces arrives as several prefixed pieces. Try it with netcat
-//! if you have it (`printf 'one\ntwo\n' | nc 127.0.0.1 65433`), or read the
+//! if you have it (`printf 'one\ntwo\n' | nc 127.0.0.1 65433`), watch carol
+//! do it in `cargo xtask demo 3 --script` (on every system), or read the
 //! tests that prove it (`cargo test -p step3-chat-server`). Step 4 fixes this
 //! with newline framing.
 
@@ -62,7 +63,8 @@ type Clients = Arc<Mutex<HashMap<SocketAddr, TcpStream>>>;
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(&listener, "cargo run -p chat-client --")?;
     println!("  run the client command above in two more terminals: type in one, watch the other");
     println!("  (Ctrl-C stops the server)");

@@ -12,6 +12,8 @@
 //! are not compiled when the figure is the whole point.
 
 use std::io::Write;
+// Only the Linux-only tests below open raw connections.
+#[cfg(target_os = "linux")]
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -209,7 +209,13 @@ impl Client {
     /// Reads more bytes into `pending`; returns 0 on EOF. Panics on timeout.
     fn fill(&mut self, waiting_for: &str) -> usize {
         let mut chunk = [0u8; 4096];
-        match self.stream.read(&mut chunk) {
+        // A signal delivered to the test process (a child that exits, say)
+        // may interrupt the read before any byte came: just read again.
+        let mut read = self.stream.read(&mut chunk);
+        while matches!(&read, Err(e) if e.kind() == ErrorKind::Interrupted) {
+            read = self.stream.read(&mut chunk);
+        }
+        match read {
             Ok(n) => {
                 self.pending.extend_from_slice(&chunk[..n]);
                 n

@@ -59,7 +59,8 @@ type Clients = Arc<Mutex<HashMap<SocketAddr, TcpStream>>>;
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(&listener, "cargo run -p chat-client --")?;
     println!("  run the client command above in two more terminals: type in one, watch the other");
     println!("  (Ctrl-C stops the server)");

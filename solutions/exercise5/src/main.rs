@@ -70,7 +70,8 @@ type Clients = Arc<Mutex<Vec<Member>>>;
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(&listener, "cargo run -p chat-client --")?;
     println!("  run the client command above in two more terminals: type in one, watch the other");
     println!("  (Ctrl-C stops the server)");

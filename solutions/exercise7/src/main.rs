@@ -177,7 +177,8 @@ fn main() -> anyhow::Result<()> {
     );
 
     let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(
         &listener,
         "cargo run -p chat-client -- --framing length-prefix",

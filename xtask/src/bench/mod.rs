@@ -217,7 +217,7 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
         println!(
             "\n{}",
             term::paint(
-                &format!("Targets (issue 7), against {baseline} in this run"),
+                &format!("Targets, against {baseline} in this run"),
                 Colour::Bold,
                 colour
             )

@@ -1,5 +1,5 @@
 //! The bench's scenarios, each one command: what load each applies, to which
-//! steps by default, and the targets issue 7 sets for the final server.
+//! steps by default, and the targets set for the final server.
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub enum Scenario {
     /// One client floods 10,000 lines of 1,000 bytes while 30 read at a
     /// terminal's pace and 5 of them chat: listeners dropped, chatter p99.
     Flood,
-    /// Everything with a target: fanout, latency, stalled, idle, flood.
+    /// Every scenario with a target: fanout, latency, stalled, idle, flood.
     All,
 }
 
@@ -103,7 +103,7 @@ pub struct Overrides {
     pub window: Option<usize>,
 }
 
-/// Fan-out senders (issue 7: "10 senders at full speed").
+/// Fan-out senders ("10 senders at full speed").
 const FANOUT_SENDERS: usize = 10;
 /// A fan-out case sends enough texts for about this many deliveries, so a
 /// case with 10 clients lasts about as long as one with 1,000.
@@ -239,7 +239,7 @@ pub struct Verdict {
     pub pass: bool,
 }
 
-/// Issue 7's targets for the hardened server, judged against `rows` for
+/// The targets for the hardened server, judged against `rows` for
 /// every step but the baseline. A target is judged only where the run used
 /// its exact load; overridden runs get no verdicts.
 pub fn verdicts(rows: &[Row], baseline: &str) -> Vec<Verdict> {

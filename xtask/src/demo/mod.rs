@@ -1,9 +1,11 @@
 //! `cargo xtask demo [STEP]`: a chat server and three clients, at once.
 //!
-//! With tmux on a terminal, each program gets a pane of a new tmux session
-//! to type into ([`tmux`]); otherwise (or with `--script`) three scripted
-//! clients hold a conversation in this terminal ([`script`]). Either way the
-//! demo stops everything it started, also on Ctrl-C ([`cleanup`]).
+//! With tmux, on a terminal or inside tmux, each program gets a pane to type
+//! into ([`tmux`]): a session of its own, or a window of the tmux session
+//! it runs in. Otherwise (or with `--script`) three scripted clients hold a
+//! conversation in this terminal ([`script`]), and the demo says why.
+//! Either way the demo stops everything it started, also on Ctrl-C
+//! ([`cleanup`]).
 
 pub mod cleanup;
 pub mod script;
@@ -27,7 +29,8 @@ const CHAT_STEPS: std::ops::RangeInclusive<u8> = 3..=7;
 /// conversation.
 ///
 /// With tmux installed and a terminal, opens a tmux session with one pane
-/// per program (detach with Ctrl-b d to end it). Otherwise, or with
+/// per program (detach with Ctrl-b d to end it); inside tmux, a window of
+/// the current session instead (Ctrl-b & closes it). Otherwise, or with
 /// --script, three scripted clients (alice, bob, carol) talk in this
 /// terminal. Everything started is stopped at the end, also on Ctrl-C.
 #[derive(Debug, clap::Args)]
@@ -60,6 +63,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     cleanup::on_interrupt();
 
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let inside_tmux = tmux::inside_tmux();
     let tmux_wanted = args.tmux || args.detach;
     let use_tmux = if args.script {
         false
@@ -70,12 +74,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         true
     } else {
         let available = tmux::available();
-        if on_terminal && !available {
+        // Inside tmux, a new window needs no terminal of ours.
+        let can_show = on_terminal || inside_tmux;
+        if !available {
             println!(
-                "(tmux is not installed, so here is the scripted demo; with tmux, each program gets a pane)\n"
+                "(tmux is not installed, so here is the scripted demo; with tmux, each program \
+                 gets a pane)\n"
+            );
+        } else if !can_show {
+            println!(
+                "(no terminal to show tmux panes in, so here is the scripted demo; run it in a \
+                 terminal, or `cargo xtask demo --detach` and then `tmux attach -t {}`)\n",
+                tmux::SESSION
             );
         }
-        on_terminal && available
+        available && can_show
     };
 
     if use_tmux {
@@ -92,7 +105,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             client: &binaries[1],
             client_args: framing,
         };
-        return tmux::run(&programs, args.detach);
+        let place = if args.detach {
+            tmux::Place::DetachedSession
+        } else if inside_tmux {
+            tmux::Place::WindowHere
+        } else {
+            tmux::Place::Session
+        };
+        return tmux::run(&programs, place);
     }
     let server = build::build_binary(&package.name, Profile::Dev)?;
     let played = script::run(
