@@ -271,6 +271,9 @@ impl ChatApp {
         }
         self.last_word = match said {
             Said::Server(word) => Some(word.to_string()),
+            // Before joining, whatever came may explain a close: a step 7
+            // server's error frame read as a line, say.
+            Said::Chat(line) if self.phase == Phase::Joining => Some(line.to_string()),
             _ => None,
         };
         let kind = match &said {
@@ -288,14 +291,17 @@ impl ChatApp {
                 Kind::Notice
             }
         };
-        // Any answer but a refusal means the server took the name (only
-        // members hear notices and chat; `/who` answers only them).
-        if kind != Kind::Server && self.phase == Phase::Joining {
+        // The answer to `/who`, or any notice, means the server took the
+        // name: only members hear notices, and `/who` answers only them.
+        if kind == Kind::Notice && self.phase == Phase::Joining {
             self.phase = Phase::Joined;
+            // Reconnect uses the name that worked.
+            self.settings.name = self.me.clone();
         }
         if let Said::Renamed { old, new } = said {
             if old == self.me {
                 self.me = new.to_string();
+                self.settings.name = self.me.clone();
             }
         }
         self.online.apply(&said);
@@ -315,7 +321,7 @@ impl ChatApp {
         match end {
             End::Done => "you have left the chat (the server answered DONE)".to_string(),
             End::Closed if leaving => "you have left the chat".to_string(),
-            End::Closed if self.phase == Phase::Joining && self.received == 0 => format!(
+            End::Closed if self.phase == Phase::Joining => format!(
                 "the server closed the connection before you joined{said}. If it runs step 7, \
                  choose length-prefix framing; steps 3-6 use lines."
             ),
@@ -421,7 +427,7 @@ impl ChatApp {
             }
             self.push(Kind::Own, format!("{}: {message}", self.me));
             if wire::is_goodbye(message) {
-                self.phase = Phase::Leaving;
+                self.said_goodbye();
                 break;
             }
         }
@@ -434,8 +440,24 @@ impl ChatApp {
     fn leave(&mut self) {
         if self.send_raw("bye") {
             self.push(Kind::Own, format!("{}: bye", self.me));
-            self.phase = Phase::Leaving;
+            self.said_goodbye();
         }
+    }
+
+    fn said_goodbye(&mut self) {
+        self.phase = Phase::Leaving;
+        if let Some(connection) = &self.connection {
+            // Queued behind the goodbye, so it cannot fail for lack of room
+            // unless the server stopped reading; then the close comes anyway.
+            let _ = connection.finish();
+        }
+    }
+
+    /// Gives up waiting for the server's answer to a goodbye.
+    fn disconnect(&mut self) {
+        self.connection = None;
+        self.online.clear();
+        self.phase = Phase::Disconnected("you have left the chat".to_string());
     }
 
     // ---- drawing ----------------------------------------------------
@@ -445,14 +467,14 @@ impl ChatApp {
             let colour = match self.phase {
                 Phase::Joined => Color32::from_rgb(80, 180, 90),
                 Phase::Disconnected(_) | Phase::Refused(_) => Color32::from_rgb(220, 90, 70),
-                _ => ui.visuals().weak_text_color(),
+                _ => ui.visuals().text_color(),
             };
-            ui.label(RichText::new("●").color(colour));
-            ui.label(self.status())
+            ui.label(RichText::new(self.status()).color(colour))
                 .on_hover_text(format!("{} messages received", self.received));
             // Which buttons make sense now; drawn right to left.
             let buttons: &[&str] = match self.phase {
                 Phase::Joined | Phase::Joining => &["Leave"],
+                Phase::Leaving => &["Disconnect"],
                 Phase::Disconnected(_) => &["Reconnect", "Change server"],
                 Phase::Form if self.connect_error.is_some() => &["Reconnect"],
                 _ => &[],
@@ -467,6 +489,7 @@ impl ChatApp {
             });
             match pressed {
                 Some("Leave") => self.leave(),
+                Some("Disconnect") => self.disconnect(),
                 Some("Reconnect") => self.connect(ctx),
                 Some("Change server") => self.phase = Phase::Form,
                 _ => {}

@@ -65,8 +65,17 @@ pub enum NotSent {
 /// The interface's end of one connection: two channels, nothing that blocks.
 pub struct Connection {
     events: Receiver<Event>,
-    outgoing: SyncSender<Vec<u8>>,
+    outgoing: SyncSender<Outgoing>,
     framing: Framing,
+}
+
+/// What the interface hands the writer thread.
+enum Outgoing {
+    /// One message, already framed.
+    Bytes(Vec<u8>),
+    /// We said goodbye: close our sending half, as `chat-client` does, so
+    /// that even a server without goodbye words (step 3) sees the end.
+    Finish,
 }
 
 impl Connection {
@@ -124,7 +133,16 @@ impl Connection {
     /// Hands one message to the writer thread; never waits.
     pub fn send(&self, message: &str) -> Result<(), NotSent> {
         let bytes = wire::encode(self.framing, message.as_bytes());
-        match self.outgoing.try_send(bytes) {
+        self.hand_over(Outgoing::Bytes(bytes))
+    }
+
+    /// After a goodbye: nothing more will be sent (see [`Outgoing::Finish`]).
+    pub fn finish(&self) -> Result<(), NotSent> {
+        self.hand_over(Outgoing::Finish)
+    }
+
+    fn hand_over(&self, item: Outgoing) -> Result<(), NotSent> {
+        match self.outgoing.try_send(item) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(NotSent::Busy),
             Err(TrySendError::Disconnected(_)) => Err(NotSent::Closed),
@@ -180,8 +198,15 @@ fn read_loop(stream: TcpStream, framing: Framing, notify: Notify) {
 }
 
 /// The writer thread: sends what the interface queued, in order.
-fn write_loop(mut stream: TcpStream, outgoing: Receiver<Vec<u8>>, notify: Notify) {
-    for bytes in outgoing {
+fn write_loop(mut stream: TcpStream, outgoing: Receiver<Outgoing>, notify: Notify) {
+    for item in outgoing {
+        let bytes = match item {
+            Outgoing::Bytes(bytes) => bytes,
+            Outgoing::Finish => {
+                let _ = stream.shutdown(Shutdown::Write);
+                continue;
+            }
+        };
         if let Err(e) = stream.write_all(&bytes) {
             let why = match e.kind() {
                 ErrorKind::WouldBlock | ErrorKind::TimedOut => format!(

@@ -207,6 +207,8 @@ impl ServerApp {
     pub fn ui(&mut self, ctx: &egui::Context) {
         if !self.started {
             self.started = true;
+            // Dark text on white reads best on a projector.
+            ctx.set_theme(egui::Theme::Light);
             self.start(ctx);
         }
         if self.take_reports(EVENTS_PER_FRAME) {
@@ -353,7 +355,7 @@ impl ServerApp {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for line in &self.log {
-                    ui.label(RichText::new(line).monospace());
+                    ui.label(RichText::new(line).monospace().size(15.0));
                 }
             });
     }

@@ -119,3 +119,27 @@ fn closing_the_window_stops_the_server() {
     assert!(process_gone(pid), "the server (pid {pid}) still runs");
     assert!(refused(addr));
 }
+
+#[test]
+fn a_port_in_use_is_reported_with_the_servers_own_words() {
+    step_binary("step6-dead-clients");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let settings = ServeSettings {
+        host: "127.0.0.1".to_string(),
+        port: taken.local_addr().unwrap().port(),
+        framing: Framing::Lines,
+    };
+    let mut window = Window::new(
+        ServerApp::new(settings, ChildSlot::default()),
+        ServerApp::ui,
+    );
+    window.run_until("the server to give up", |h| {
+        matches!(h.state().state(), State::Stopped(_))
+            && h.state().log().iter().any(|l| l.contains("cannot listen"))
+    });
+    let State::Stopped(why) = window.app().state() else {
+        unreachable!()
+    };
+    assert!(why.contains("ended by itself"), "{why}");
+    assert!(window.harness.query_by_label("Start").is_some());
+}

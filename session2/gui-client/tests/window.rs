@@ -279,10 +279,12 @@ fn nothing_listening_is_explained_in_the_form() {
 }
 
 #[test]
-fn bye_leaves_like_the_terminal_client() {
+fn bye_leaves_like_the_terminal_client_and_reconnect_comes_back() {
     let server = step6();
     let mut window = window(server.addr.port(), Framing::Lines);
     join(&mut window, "alice");
+    say(&mut window, "/name alicia");
+    window.run_until("the rename", |h| h.query_by_label("alicia (you)").is_some());
     say(&mut window, "bye");
     window.run_until("the goodbye", |h| {
         matches!(h.state().phase(), Phase::Disconnected(_))
@@ -290,6 +292,14 @@ fn bye_leaves_like_the_terminal_client() {
     assert_eq!(
         status(&window),
         "disconnected: you have left the chat (the server answered DONE)"
+    );
+    // The conversation stays; Reconnect joins again, as the name that worked.
+    assert!(shows(&window, "SERVER: alice is now alicia"));
+    window.harness.get_by_label("Reconnect").click();
+    window.run_until("joined again", |h| *h.state().phase() == Phase::Joined);
+    assert_eq!(
+        status(&window),
+        format!("connected to {} as alicia", server.addr)
     );
 }
 
@@ -315,6 +325,44 @@ fn length_prefix_frames_through_step_7() {
     window.run_until("bob's frame", |h| {
         h.query_by_label("bob: hé, a frame").is_some()
     });
+}
+
+#[test]
+fn the_wrong_framing_is_diagnosed_both_ways() {
+    // Lines to step 7: it reads `alic` as a length, answers with an error
+    // frame and closes.
+    let step7 = Server::start(step_binary("step7-length-prefix"), &[]);
+    let mut window = window(step7.addr.port(), Framing::Lines);
+    connect(&mut window, "alice");
+    window.run_until("the close", |h| {
+        matches!(h.state().phase(), Phase::Disconnected(_))
+    });
+    let said = status(&window);
+    assert!(
+        said.starts_with("disconnected: the server closed the connection before you joined"),
+        "{said}"
+    );
+    assert!(said.contains("frame too long"), "{said}");
+    assert!(said.contains("choose length-prefix framing"), "{said}");
+
+    // Frames to step 6: no newline ever comes, so no name; when the server
+    // gives up, its `SERVER: ...` line reads as a huge frame header.
+    let step6 = Server::start(step_binary("step6-dead-clients"), &["--name-timeout", "1"]);
+    let mut window = self::window(step6.addr.port(), Framing::LengthPrefix);
+    window
+        .harness
+        .get_by_label("length-prefix (step 7)")
+        .click();
+    window.harness.step();
+    connect(&mut window, "alice");
+    window.run_until("the close", |h| {
+        matches!(h.state().phase(), Phase::Disconnected(_))
+    });
+    let said = status(&window);
+    assert!(
+        said.contains("is it speaking length-prefix frames?"),
+        "{said}"
+    );
 }
 
 /// A fake server: accepts one client, reads its name and `/who`, answers
