@@ -19,15 +19,24 @@ use testkit::{Client, Server};
 use common::{Window, step_binary};
 
 /// A chat window with its form filled in for `port`, as `--host` and
-/// `--port` would.
+/// `--port` would; for length-prefix frames, the test picks them in the
+/// form as a person would.
 fn window(port: u16, framing: Framing) -> Window<ChatApp> {
     let settings = Settings {
         host: "127.0.0.1".to_string(),
         port,
-        name: String::new(),
-        framing,
+        ..Settings::default()
     };
-    Window::new(ChatApp::new(settings, false), ChatApp::ui)
+    let mut window = Window::new(ChatApp::new(settings, false), ChatApp::ui);
+    if framing == Framing::LengthPrefix {
+        window
+            .harness
+            .get_by_label("length-prefix (step 7)")
+            .click();
+        window.harness.run_ok();
+    }
+    assert_eq!(window.app().settings.framing, framing);
+    window
 }
 
 /// Types `name` into the form and presses Connect, then waits until the
@@ -46,6 +55,12 @@ fn connect(window: &mut Window<ChatApp>, name: &str) {
     window.harness.step();
     window.harness.get_by_label("Connect").click();
     window.harness.step();
+}
+
+fn until_disconnected(window: &mut Window<ChatApp>, what: &str) {
+    window.run_until(what, |h| {
+        matches!(h.state().phase(), Phase::Disconnected(_))
+    });
 }
 
 /// Types `text` into the message entry and presses Enter.
@@ -113,6 +128,8 @@ fn the_online_list_follows_joins_renames_and_leaves() {
     let server = step6();
     // carol is there first: the `/who` sent on joining lists her.
     let mut carol = server.join("carol");
+    carol.send_line("/who");
+    carol.expect_line("SERVER: online: carol");
     let mut alice = window(server.addr.port(), Framing::Lines);
     join(&mut alice, "alice");
     assert_eq!(alice.app().online(), ["carol", "alice"]);
@@ -162,6 +179,8 @@ fn the_online_list_follows_joins_renames_and_leaves() {
 fn a_refused_name_is_shown_and_another_can_be_chosen() {
     let server = step6();
     let mut bob = server.join("alice");
+    bob.send_line("/who");
+    bob.expect_line("SERVER: online: alice");
     let mut window = window(server.addr.port(), Framing::Lines);
     connect(&mut window, "ALICE");
     window.run_until("the refusal", |h| {
@@ -221,9 +240,7 @@ fn a_dropped_connection_shows_in_the_status_line_and_reconnect_explains() {
     let mut window = window(addr.port(), Framing::Lines);
     join(&mut window, "alice");
     drop(server); // killed: the kernel closes its sockets
-    window.run_until("the disconnection", |h| {
-        matches!(h.state().phase(), Phase::Disconnected(_))
-    });
+    until_disconnected(&mut window, "the disconnection");
     assert_eq!(
         status(&window),
         "disconnected: the server closed the connection"
@@ -286,9 +303,7 @@ fn bye_leaves_like_the_terminal_client_and_reconnect_comes_back() {
     say(&mut window, "/name alicia");
     window.run_until("the rename", |h| h.query_by_label("alicia (you)").is_some());
     say(&mut window, "bye");
-    window.run_until("the goodbye", |h| {
-        matches!(h.state().phase(), Phase::Disconnected(_))
-    });
+    until_disconnected(&mut window, "the goodbye");
     assert_eq!(
         status(&window),
         "disconnected: you have left the chat (the server answered DONE)"
@@ -307,11 +322,6 @@ fn bye_leaves_like_the_terminal_client_and_reconnect_comes_back() {
 fn length_prefix_frames_through_step_7() {
     let server = Server::start(step_binary("step7-length-prefix"), &[]);
     let mut window = window(server.addr.port(), Framing::LengthPrefix);
-    window
-        .harness
-        .get_by_label("length-prefix (step 7)")
-        .click();
-    window.harness.step();
     join(&mut window, "alice");
     let mut bob = server.connect();
     bob.send_frame(b"bob");
@@ -334,9 +344,7 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
     let step7 = Server::start(step_binary("step7-length-prefix"), &[]);
     let mut window = window(step7.addr.port(), Framing::Lines);
     connect(&mut window, "alice");
-    window.run_until("the close", |h| {
-        matches!(h.state().phase(), Phase::Disconnected(_))
-    });
+    until_disconnected(&mut window, "the close");
     let said = status(&window);
     assert!(
         said.starts_with("disconnected: the server closed the connection before you joined"),
@@ -349,15 +357,8 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
     // gives up, its `SERVER: ...` line reads as a huge frame header.
     let step6 = Server::start(step_binary("step6-dead-clients"), &["--name-timeout", "1"]);
     let mut window = self::window(step6.addr.port(), Framing::LengthPrefix);
-    window
-        .harness
-        .get_by_label("length-prefix (step 7)")
-        .click();
-    window.harness.step();
     connect(&mut window, "alice");
-    window.run_until("the close", |h| {
-        matches!(h.state().phase(), Phase::Disconnected(_))
-    });
+    until_disconnected(&mut window, "the close");
     let said = status(&window);
     assert!(
         said.contains("is it speaking length-prefix frames?"),
@@ -479,15 +480,8 @@ fn a_hostile_frame_header_ends_the_connection_with_advice() {
         client.send(&u32::MAX.to_be_bytes());
     });
     let mut window = window(port, Framing::LengthPrefix);
-    window
-        .harness
-        .get_by_label("length-prefix (step 7)")
-        .click();
-    window.harness.step();
     connect(&mut window, "alice");
-    window.run_until("the disconnection", |h| {
-        matches!(h.state().phase(), Phase::Disconnected(_))
-    });
+    until_disconnected(&mut window, "the disconnection");
     let status = status(&window);
     assert!(
         status.starts_with("disconnected: the server announced a frame of 4294967295 bytes"),
