@@ -8,6 +8,7 @@ use super::chat::{
     joined, left, said,
 };
 use crate::grader::failure::{Advise, Expect, Problem};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::{Peer, Wire};
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -91,10 +92,16 @@ pub fn check() -> Check {
         exercise: 6,
         idea: "dead and stalled clients never stall the room",
         wire: Wire::Lines,
+        kind: Kind::Chat,
         scenarios: vec![
             Scenario {
                 name: "a client reset mid-chat is announced once, and the room goes on",
                 run: reset_mid_chat,
+            },
+            Scenario {
+                name: "clients that vanish while others talk are announced once each, and the \
+                       room goes on",
+                run: vanish_while_others_talk,
             },
             Scenario {
                 name: "a client that stops reading never stalls the others (8 MB of chat)",
@@ -141,6 +148,69 @@ fn reset_mid_chat(ctx: &Ctx) -> Expect {
     for peer in [&mut ann, &mut bob] {
         peer.expect_tolerated(&left(&name)).advice(LEAVE_ADVICE)?;
     }
+    all_silent(&mut [&mut ann, &mut bob], LEAVE_ADVICE)
+}
+
+/// How many times two clients vanish in the middle of a burst, and how
+/// many lines each talker sends per burst (within any flood control's
+/// burst allowance: 2 bursts of 20 stay under 50 lines).
+const VANISHING_ROUNDS: usize = 2;
+const BURST_LINES: usize = 20;
+
+/// ann and bob each send a burst of lines in one write, and at that very
+/// moment two clients reset their connections. The server is writing to
+/// them while they vanish, so some write fails before their own readers
+/// notice the reset: that failed write must remove the client (once) without
+/// stopping the others. A server whose cleanup takes the room's lock again
+/// (the Python lesson's `broadcast()` calling `remove_client()`) deadlocks
+/// right here.
+fn vanish_while_others_talk(ctx: &Ctx) -> Expect {
+    const ADVICE: &str = "A write to a client that vanished fails: remove that client right \
+        there (once), under the lock you already hold, tell the others once, and go on with \
+        the rest of the room.";
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    for round in 0..VANISHING_ROUNDS {
+        let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+        let dan = join(ctx, "dan", &mut [&mut ann, &mut bob, &mut cat])?;
+        let gone = [cat.name.clone(), dan.name.clone()];
+        let burst = |who: &str| -> Vec<String> {
+            (0..BURST_LINES)
+                .map(|i| format!("{who} {round}.{i:02}"))
+                .collect()
+        };
+        let (from_ann, from_bob) = (burst("ann"), burst("bob"));
+        ctx.note(format!(
+            "ann and bob send {BURST_LINES} lines each in one write; cat and dan vanish at once"
+        ));
+        let lines = |texts: &[String]| -> Vec<u8> {
+            texts
+                .iter()
+                .flat_map(|t| format!("{t}\n").into_bytes())
+                .collect()
+        };
+        ann.send(&lines(&from_ann))?;
+        bob.send(&lines(&from_bob))?;
+        cat.reset();
+        dan.reset();
+        for peer in [&mut ann, &mut bob] {
+            for name in &gone {
+                peer.tolerate_once(&left(name));
+            }
+        }
+        for text in &from_bob {
+            ann.expect(&said(&bob.name, text)).advice(ADVICE)?;
+        }
+        for text in &from_ann {
+            bob.expect(&said(&ann.name, text)).advice(ADVICE)?;
+        }
+        for peer in [&mut ann, &mut bob] {
+            for name in &gone {
+                peer.expect_tolerated(&left(name)).advice(LEAVE_ADVICE)?;
+            }
+        }
+    }
+    chat(&mut ann, "still here", &mut [&mut bob]).advice(ADVICE)?;
     all_silent(&mut [&mut ann, &mut bob], LEAVE_ADVICE)
 }
 
