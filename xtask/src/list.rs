@@ -140,8 +140,8 @@ mod tests {
     #[test]
     fn a_result_holds_until_the_files_change() {
         let dir = std::env::temp_dir().join(format!("xtask-list-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("main.rs"), "fn main() {}").unwrap();
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
         let package = Package {
             name: "exercise9".into(),
             dir: dir.clone(),
@@ -154,7 +154,7 @@ mod tests {
             State::of(&package, Some(&record), Some(false)),
             State::Graded(Graded::Passing)
         );
-        std::fs::write(dir.join("main.rs"), "fn main() { todo!() }").unwrap();
+        std::fs::write(dir.join("src/main.rs"), "fn main() { todo!() }").unwrap();
         assert_eq!(
             State::of(&package, Some(&record), Some(false)),
             State::Changed {

@@ -5,7 +5,7 @@
 //!
 //! Each line is `exerciseN RESULT FINGERPRINT`, where RESULT is `passing`,
 //! `failing PASSED/TOTAL` or `does-not-build`, and FINGERPRINT a hash of the
-//! exercise's files when it was graded: if they changed since, `list` says
+//! exercise's sources when it was graded: if they changed since, `list` says
 //! so instead of showing a result that may no longer hold.
 
 use std::collections::BTreeMap;
@@ -114,12 +114,18 @@ pub fn remember(n: u8, package: &Package, graded: Graded) {
     }
 }
 
-/// A hash of every file under `dir` (names and contents, in a stable
-/// order), skipping build output. FNV-1a: a few lines, the same on every
-/// platform and every Rust version, unlike `DefaultHasher`.
+/// A hash of what the package is built from (its `Cargo.toml`, `build.rs`
+/// and everything under `src/`: names and contents, in a stable order), so
+/// that editing the README changes nothing. FNV-1a: a few lines, the same on
+/// every platform and every Rust version, unlike `DefaultHasher`.
 pub fn fingerprint(dir: &Path) -> u64 {
     let mut files = Vec::new();
-    collect_files(dir, dir, &mut files);
+    for file in ["Cargo.toml", "build.rs"] {
+        if dir.join(file).is_file() {
+            files.push((file.to_string(), dir.join(file)));
+        }
+    }
+    collect_files(dir, &dir.join("src"), &mut files);
     files.sort();
     let mut hash = Fnv::default();
     for (relative, path) in files {
@@ -223,14 +229,18 @@ mod tests {
     }
 
     #[test]
-    fn the_fingerprint_changes_with_the_files_not_with_build_output() {
+    fn the_fingerprint_changes_with_the_sources_only() {
         let dir = temp_dir("fingerprint");
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
         let before = fingerprint(&dir);
         std::fs::create_dir_all(dir.join("target")).unwrap();
         std::fs::write(dir.join("target/junk"), "x").unwrap();
+        std::fs::write(dir.join("README.md"), "# Notes").unwrap();
         assert_eq!(fingerprint(&dir), before);
+        std::fs::write(dir.join("Cargo.toml"), "[package]").unwrap();
+        assert_ne!(fingerprint(&dir), before);
+        let before = fingerprint(&dir);
         std::fs::write(dir.join("src/main.rs"), "fn main() { }").unwrap();
         assert_ne!(fingerprint(&dir), before);
         std::fs::remove_dir_all(dir).unwrap();
