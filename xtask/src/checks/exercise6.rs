@@ -151,52 +151,73 @@ fn reset_mid_chat(ctx: &Ctx) -> Expect {
     all_silent(&mut [&mut ann, &mut bob], LEAVE_ADVICE)
 }
 
-/// How many times two clients vanish in the middle of a burst, and how
-/// many lines each talker sends per burst (within any flood control's
-/// burst allowance: 2 bursts of 20 stay under 50 lines).
-const VANISHING_ROUNDS: usize = 2;
-const BURST_LINES: usize = 20;
+/// How many times clients vanish in the middle of everyone's bursts, how
+/// many lines each talker sends per burst, and how many each of the
+/// vanishing clients sends first. Within any flood control's allowance: 3
+/// bursts of 15 lines, plus a name and a last line, stay under 50.
+const VANISHING_ROUNDS: usize = 3;
+const BURST_LINES: usize = 15;
+const LAST_WORDS: usize = 10;
 
-/// ann and bob each send a burst of lines in one write, and at that very
-/// moment two clients reset their connections. The server is writing to
-/// them while they vanish, so some write fails before their own readers
-/// notice the reset: that failed write must remove the client (once) without
-/// stopping the others. A server whose cleanup takes the room's lock again
-/// (the Python lesson's `broadcast()` calling `remove_client()`) deadlocks
-/// right here.
+/// ann and bob each send a burst of lines in one write while three clients,
+/// busy sending lines of their own, reset their connections. The server is
+/// writing to them as they vanish, and their own threads are busy with
+/// their last words: some write to a departed client fails before its
+/// reader notices the reset. That failed write must remove the client
+/// (once) without stopping the others. A server whose cleanup takes the
+/// room's lock again (the Python lesson's `broadcast()` calling
+/// `remove_client()`) deadlocks right here.
 fn vanish_while_others_talk(ctx: &Ctx) -> Expect {
     const ADVICE: &str = "A write to a client that vanished fails: remove that client right \
         there (once), under the lock you already hold, tell the others once, and go on with \
         the rest of the room.";
     let mut ann = join(ctx, "ann", &mut [])?;
     let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let lines = |who: &str, round: usize, count: usize| -> Vec<String> {
+        (0..count)
+            .map(|i| format!("{who} {round}.{i:02}"))
+            .collect()
+    };
+    let bytes = |texts: &[String]| -> Vec<u8> {
+        texts
+            .iter()
+            .flat_map(|t| format!("{t}\n").into_bytes())
+            .collect()
+    };
     for round in 0..VANISHING_ROUNDS {
         let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
-        let dan = join(ctx, "dan", &mut [&mut ann, &mut bob, &mut cat])?;
-        let gone = [cat.name.clone(), dan.name.clone()];
-        let burst = |who: &str| -> Vec<String> {
-            (0..BURST_LINES)
-                .map(|i| format!("{who} {round}.{i:02}"))
-                .collect()
-        };
-        let (from_ann, from_bob) = (burst("ann"), burst("bob"));
+        let mut dan = join(ctx, "dan", &mut [&mut ann, &mut bob, &mut cat])?;
+        let eve = join(ctx, "eve", &mut [&mut ann, &mut bob, &mut cat, &mut dan])?;
+        let mut vanishing = [cat, dan, eve];
         ctx.note(format!(
-            "ann and bob send {BURST_LINES} lines each in one write; cat and dan vanish at once"
+            "cat, dan and eve send {LAST_WORDS} lines each and vanish (reset), while ann and \
+             bob send {BURST_LINES} lines each in one write"
         ));
-        let lines = |texts: &[String]| -> Vec<u8> {
-            texts
-                .iter()
-                .flat_map(|t| format!("{t}\n").into_bytes())
-                .collect()
-        };
-        ann.send(&lines(&from_ann))?;
-        bob.send(&lines(&from_bob))?;
-        cat.reset();
-        dan.reset();
-        for peer in [&mut ann, &mut bob] {
-            for name in &gone {
-                peer.tolerate_once(&left(name));
+        // Their last words may arrive or not, their leave notices anywhere:
+        // each is allowed once.
+        for victim in &vanishing {
+            for text in lines(victim.label(), round, LAST_WORDS) {
+                for peer in [&mut ann, &mut bob] {
+                    peer.tolerate_once(&said(&victim.name, &text));
+                }
             }
+            for peer in [&mut ann, &mut bob] {
+                peer.tolerate_once(&left(&victim.name));
+            }
+        }
+        for victim in &mut vanishing {
+            let last_words = bytes(&lines(victim.label(), round, LAST_WORDS));
+            victim.send(&last_words)?;
+        }
+        let (from_ann, from_bob) = (
+            lines("ann", round, BURST_LINES),
+            lines("bob", round, BURST_LINES),
+        );
+        ann.send(&bytes(&from_ann))?;
+        bob.send(&bytes(&from_bob))?;
+        let gone: Vec<String> = vanishing.iter().map(|v| v.name.clone()).collect();
+        for victim in vanishing {
+            victim.reset();
         }
         for text in &from_bob {
             ann.expect(&said(&bob.name, text)).advice(ADVICE)?;

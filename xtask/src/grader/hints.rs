@@ -227,8 +227,10 @@ pub fn for_problem(problem: &Problem, still_answers: bool) -> Words {
             };
             Words::open("closed-early", text)
         }
+        // A close with the client's bytes unread comes as a reset: the
+        // same mistake as an early close, whichever the timing gave.
         Problem::Reset { client, .. } => Words::open(
-            "reset",
+            "closed-early",
             format!(
                 "The server reset {client}'s connection (TCP RST): it closed the socket while \
                  bytes from the client were still unread. Does it stop serving this client \

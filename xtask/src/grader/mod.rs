@@ -232,13 +232,15 @@ fn why_gone(outcome: Option<&Outcome>, scenario: &str) -> String {
     let problem = outcome
         .and_then(|o| o.failure.as_ref())
         .map(|f| &*f.problem);
+    let diagnosis = outcome.and_then(|o| o.diagnosis.as_ref()).map(|d| d.id);
     match problem {
         Some(Problem::Refused { .. } | Problem::ConnectFailed { .. }) => {
             format!("the server could not be reached any more during `{scenario}`")
         }
-        _ if outcome.and_then(|o| o.diagnosis.as_ref()).map(|d| d.id)
-            == Some("stopped-answering") =>
-        {
+        Some(Problem::Unresponsive { .. }) => {
+            format!("the server stopped answering anyone when the clients of `{scenario}` left")
+        }
+        _ if diagnosis == Some("stopped-answering") => {
             format!("the server stopped answering anyone during `{scenario}`")
         }
         _ => format!("the server stopped answering anyone when the clients of `{scenario}` left"),
