@@ -20,12 +20,9 @@ use std::time::Instant;
 use xtask::build;
 use xtask::checks;
 use xtask::course;
-use xtask::grader::report::{details, scenario_line};
+use xtask::grader::report::{ONE_SCREEN, details, scenario_line};
 use xtask::grader::{self, Options, Report, Target};
 use xtask::workspace;
-
-/// The most lines a failure may take (expected, got, transcript, hint).
-const ONE_SCREEN: usize = 40;
 
 /// How many gradings run at once (as in `proof.rs`: they mostly wait).
 const PARALLEL: usize = 6;

@@ -11,6 +11,10 @@ use crate::term::{Colour, paint};
 /// The width hint paragraphs are wrapped to.
 const WRAP: usize = 92;
 
+/// The most lines one failure may take (expected, got, transcript, hint):
+/// one screen. The tests hold every failure they see to it.
+pub const ONE_SCREEN: usize = 40;
+
 /// One line: `  PASS  name  (0.4 s)`.
 pub fn scenario_line(outcome: &Outcome, colour: bool) -> String {
     let verdict = if outcome.passed() {
