@@ -356,6 +356,16 @@ fn build_all(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Grades `wrong`'s binary with its check.
+fn grade(wrong: &Wrong, binary: &Path) -> Report {
+    grader::grade(
+        &checks::check(wrong.exercise),
+        &Target::Binary(binary.to_path_buf()),
+        &Options::default(),
+        |_| {},
+    )
+}
+
 /// What is wrong with how `wrong` was graded, if anything.
 fn judge(wrong: &Wrong, report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
@@ -420,12 +430,14 @@ fn each_wrong_solution_gets_the_diagnosis_of_its_mistake() {
                     let Some((wrong, binary)) = next.lock().unwrap().next() else {
                         break;
                     };
-                    let report = grader::grade(
-                        &checks::check(wrong.exercise),
-                        &Target::Binary(binary.clone()),
-                        &Options::default(),
-                        |_| {},
-                    );
+                    // Timing decides some symptoms (which write fails first,
+                    // whether a race is lost): on a loaded machine, a wrong
+                    // diagnosis gets one more try before it counts.
+                    let mut report = grade(wrong, binary);
+                    if !judge(wrong, &report).is_empty() {
+                        println!("note: wrong-{} graded again", wrong.name);
+                        report = grade(wrong, binary);
+                    }
                     let mut summary = format!(
                         "wrong-{} (check {}): {}/{} passed",
                         wrong.name,

@@ -104,10 +104,11 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
             hint: finding.text.clone(),
         };
     }
+    let follow = evidence.failure.advice.as_deref().or(words.otherwise);
     let mut diagnosis = Diagnosis::from(words);
-    if let Some(advice) = &evidence.failure.advice {
+    if let Some(follow) = follow {
         diagnosis.hint.push(' ');
-        diagnosis.hint.push_str(advice);
+        diagnosis.hint.push_str(follow);
     }
     diagnosis
 }

@@ -21,6 +21,8 @@ pub struct Words {
     /// the server answered something else, or nothing, while alive. A
     /// crash, a deadlock or a missing newline has its own explanation.
     pub open: bool,
+    /// What to say instead when the scenario has no advice to follow.
+    pub otherwise: Option<&'static str>,
 }
 
 impl Words {
@@ -29,6 +31,7 @@ impl Words {
             id,
             text: text.into(),
             open: false,
+            otherwise: None,
         }
     }
 
@@ -37,9 +40,19 @@ impl Words {
             id,
             text: text.into(),
             open: true,
+            otherwise: None,
         }
     }
+
+    fn otherwise(mut self, text: &'static str) -> Words {
+        self.otherwise = Some(text);
+        self
+    }
 }
+
+/// Where the exact texts are, for a symptom no advice explains.
+const SEE_THE_PROTOCOL: &str = "Compare the transcript with session2/PROTOCOL.md: the exact \
+    texts, and who gets what.";
 
 // ----- what the liveness probe found -----
 
@@ -294,11 +307,11 @@ pub fn for_problem(problem: &Problem, still_answers: bool) -> Words {
                     Words::open(
                         "different-message",
                         format!(
-                            "{client} received {} where {expected} was due. Compare the two \
-                             byte by byte: the exact texts are in session2/PROTOCOL.md.",
+                            "{client} received {} where {expected} was due.",
                             escape_shortened(got)
                         ),
                     )
+                    .otherwise(SEE_THE_PROTOCOL)
                 })
         }
         Problem::NotSilent { client, got } => Words::open(
@@ -307,7 +320,8 @@ pub fn for_problem(problem: &Problem, still_answers: bool) -> Words {
                 "{client} received {}, and nothing should have arrived there.",
                 escape_shortened(got)
             ),
-        ),
+        )
+        .otherwise(SEE_THE_PROTOCOL),
         Problem::OwnWords { client, got } => {
             let text = String::from_utf8_lossy(got);
             if text.contains(" has joined the chat.") {
@@ -443,6 +457,7 @@ fn timeout(
                 "nothing-arrived",
                 format!("Nothing arrived for {client} in {secs:.1} s{alive}."),
             )
+            .otherwise(SEE_THE_PROTOCOL)
         }
     }
 }
