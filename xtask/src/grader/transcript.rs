@@ -153,14 +153,7 @@ impl Log {
             event: Event::Note(summary.into()),
         });
         drop(entries);
-        self.folds
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Fold {
-                from: mark.at,
-                to: Instant::now(),
-                about,
-            });
+        self.hide(mark, about);
     }
 }
 
