@@ -335,8 +335,7 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
             expected,
         ));
     }
-    // A failure by silence: does the server still answer a fresh client,
-    // first with the scenario's clients still connected, then without them?
+    // A failure by silence: does the server still answer a fresh client?
     // (A chat or a relay that never answered anything cannot have stopped;
     // an echo server may have been busy with another client all along.)
     let doubtful = status.is_none()
@@ -344,57 +343,18 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
         && failure
             .as_ref()
             .is_some_and(|f| diagnosis::worth_probing(&f.problem));
-    let probe = || {
-        let mark = log.mark();
-        let probe = liveness::answers(check.kind, check.wire, addr, timeouts);
-        log.hide(mark, probe.about);
-        probe.answered
-    };
-    let one_at_a_time = matches!(
-        check.kind,
-        Kind::Echo {
-            one_at_a_time: true
-        }
+    let Probed { liveness, after } = probe_around_departures(
+        check,
+        addr,
+        &timeouts,
+        &log,
+        &connections,
+        Probing {
+            doubtful,
+            shared,
+            crashed: status.is_some(),
+        },
     );
-    let during = (doubtful && !one_at_a_time).then(|| {
-        let answered = probe();
-        note_probe(
-            &log,
-            "with the scenario's clients still connected",
-            answered,
-            &timeouts,
-        );
-        answered
-    });
-    connections.close_all();
-    let after = if status.is_some() || (during == Some(true) && !shared) {
-        None
-    } else if doubtful || shared {
-        if shared {
-            // Clients leaving is a classic moment for a server to deadlock
-            // (a failed write to a departed client): let it happen first.
-            thread::sleep(liveness::after_departures(timeouts));
-        }
-        let answered = probe();
-        if doubtful || !answered {
-            note_probe(
-                &log,
-                "once the scenario's clients had left",
-                answered,
-                &timeouts,
-            );
-        }
-        Some(answered)
-    } else {
-        None
-    };
-    // Only a silence is explained by the probes; a wrong answer stays the
-    // diagnosis even if the server died afterwards.
-    let liveness = if doubtful {
-        liveness::judge(during, after)
-    } else {
-        Liveness::NotChecked
-    };
     if failure.is_none() && after == Some(false) {
         failure = Some(Failure::new(
             Problem::Unresponsive {
@@ -442,6 +402,96 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
         server_gone,
         elapsed: started.elapsed(),
     }
+}
+
+/// When to probe a server's liveness after a scenario.
+struct Probing {
+    /// The scenario failed by a silence the probes can explain.
+    doubtful: bool,
+    /// Someone else's server (`--addr`): check it survived the departures.
+    shared: bool,
+    crashed: bool,
+}
+
+/// What the probes found.
+struct Probed {
+    /// What explains the failure (only a doubtful one is explained).
+    liveness: Liveness,
+    /// Whether a fresh client got an answer once the scenario's clients had
+    /// left, if that was tried.
+    after: Option<bool>,
+}
+
+/// Closes the scenario's connections, probing the server before (with the
+/// scenario's clients still connected) and after, as `probing` calls for:
+/// see `liveness.rs`.
+fn probe_around_departures(
+    check: &Check,
+    addr: SocketAddr,
+    timeouts: &Timeouts,
+    log: &Log,
+    connections: &Connections,
+    probing: Probing,
+) -> Probed {
+    let probe = || {
+        let mark = log.mark();
+        let probe = liveness::answers(check.kind, check.wire, addr, *timeouts);
+        log.hide(mark, probe.about);
+        probe.answered
+    };
+    let Probing {
+        doubtful,
+        shared,
+        crashed,
+    } = probing;
+    // Serving one client at a time is correct for exercise 1: only the
+    // probe after its clients left can tell.
+    let one_at_a_time = matches!(
+        check.kind,
+        Kind::Echo {
+            one_at_a_time: true
+        }
+    );
+    let during = (doubtful && !one_at_a_time).then(|| {
+        let answered = probe();
+        note_probe(
+            log,
+            "with the scenario's clients still connected",
+            answered,
+            timeouts,
+        );
+        answered
+    });
+    connections.close_all();
+    let after = if crashed || (during == Some(true) && !shared) {
+        None
+    } else if doubtful || shared {
+        if shared {
+            // Clients leaving is a classic moment for a server to deadlock
+            // (a failed write to a departed client): let it happen first.
+            thread::sleep(liveness::after_departures(*timeouts));
+        }
+        let answered = probe();
+        if doubtful || !answered {
+            note_probe(
+                log,
+                "once the scenario's clients had left",
+                answered,
+                timeouts,
+            );
+        }
+        Some(answered)
+    } else {
+        None
+    };
+    // Only a silence is explained by the probes; a wrong answer stays the
+    // diagnosis even if the server died afterwards.
+    let liveness = if doubtful {
+        liveness::judge(during, after)
+    } else {
+        Liveness::NotChecked
+    };
+    Probed { liveness, after }
 }
 
 /// Writes what a liveness probe found into the transcript, in the grader's voice.
