@@ -82,7 +82,7 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     }
     match evidence.liveness {
         Liveness::Silent if evidence.answered_before => {
-            return hints::stopped_answering(evidence.timeouts.wait()).into();
+            return hints::stopped_answering(evidence.timeouts.probe()).into();
         }
         Liveness::AnswersOnceTheyLeft => {
             return match (evidence.slow_reader, evidence.kind) {

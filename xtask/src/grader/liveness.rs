@@ -54,7 +54,7 @@ pub struct Probe {
 }
 
 /// Whether a fresh client gets any answer from the server at `addr` within
-/// the base wait. Its bytes go to a log of its own, not the scenario's.
+/// the probe's wait. Its bytes go to a log of its own, not the scenario's.
 pub fn answers(kind: Kind, wire: Wire, addr: SocketAddr, timeouts: Timeouts) -> Probe {
     let about = std::sync::Mutex::new(Vec::new());
     let answered = exchange(kind, wire, addr, timeouts, &about);
@@ -94,10 +94,10 @@ fn exchange(
         name
     };
     let tries = 3;
-    let each = timeouts.wait() / tries;
+    let each = timeouts.probe() / tries;
     let answered = match kind {
         Kind::Echo { .. } => connect("probe").is_some_and(|mut probe| {
-            probe.send(b"are you there?\n").is_ok() && probe.wait_for_anything(timeouts.wait())
+            probe.send(b"are you there?\n").is_ok() && probe.wait_for_anything(timeouts.probe())
         }),
         Kind::Relay | Kind::Chat => {
             // Two clients, each starting with a line (a name, for a chat

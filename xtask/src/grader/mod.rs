@@ -173,7 +173,7 @@ pub fn grade(
                     });
                     if !explained && reachable {
                         let words =
-                            hints::stopped_answering_when_they_left(options.timeouts.wait());
+                            hints::stopped_answering_when_they_left(options.timeouts.probe());
                         report.stop_hint = Some(words.text);
                     }
                     break;
@@ -358,7 +358,7 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
     if failure.is_none() && after == Some(false) {
         failure = Some(Failure::new(
             Problem::Unresponsive {
-                waited: timeouts.wait(),
+                waited: timeouts.probe(),
                 when: "once this scenario's clients had left".into(),
             },
             "the server keeps answering once the scenario's clients have left",
@@ -499,7 +499,7 @@ fn note_probe(log: &Log, when: &str, answered: bool, timeouts: &Timeouts) {
     let verdict = if answered {
         "it answered".to_string()
     } else {
-        format!("no answer in {:.1} s", timeouts.wait().as_secs_f64())
+        format!("no answer in {:.1} s", timeouts.probe().as_secs_f64())
     };
     log.note(
         "grader",
