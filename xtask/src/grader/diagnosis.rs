@@ -40,9 +40,12 @@ pub struct Evidence<'a> {
     pub liveness: Liveness,
     /// What the server printed (empty for a server given with `--addr`).
     pub server_output: &'a [Entry],
-    /// Whether any client received anything during the scenario: a server
-    /// that never answered did not *stop* answering.
+    /// Whether any client received anything during the scenario (or, on
+    /// a shared server, in an earlier one): a server that never answered did
+    /// not *stop* answering.
     pub answered_before: bool,
+    /// Whether it was during this scenario that it answered.
+    pub heard_here: bool,
     /// A client of the scenario that stopped reading on purpose, if any.
     pub slow_reader: Option<&'a str>,
     pub kind: Kind,
@@ -82,7 +85,13 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     }
     match evidence.liveness {
         Liveness::Silent if evidence.answered_before => {
-            return hints::stopped_answering(evidence.timeouts.probe()).into();
+            let waited = evidence.timeouts.probe();
+            return if evidence.heard_here {
+                hints::stopped_answering(waited)
+            } else {
+                hints::answers_no_more(waited)
+            }
+            .into();
         }
         Liveness::AnswersOnceTheyLeft => {
             return match (evidence.slow_reader, evidence.kind) {
@@ -140,6 +149,7 @@ mod tests {
             liveness,
             server_output: &[],
             answered_before: true,
+            heard_here: true,
             slow_reader: None,
             kind: Kind::Chat,
             timeouts: Timeouts::default(),

@@ -74,6 +74,25 @@ pub fn stopped_answering(waited: Duration) -> Words {
     )
 }
 
+/// A shared server that answered in earlier scenarios answers no one from
+/// the start of this one: it stopped in between, as the earlier clients left.
+pub fn answers_no_more(waited: Duration) -> Words {
+    Words::closed(
+        "stopped-answering",
+        format!(
+            "The server answers no one any more: it did in the scenarios before, but in this \
+             one nothing arrived, and a fresh client got no answer in {:.1} s, not even once \
+             the scenario's clients had left. It stopped as the earlier clients left: that is \
+             a deadlock, a thread waiting for a lock that is never released. Clients leaving \
+             is when writes to them start failing: cleaning up by calling a function that \
+             takes the lock again (a `remove` called from inside `broadcast`, with its lock \
+             held) waits for itself forever. Restart the server, and remove a client through \
+             the guard you already hold.",
+            waited.as_secs_f64()
+        ),
+    )
+}
+
 /// The scenario passed, then nobody got an answer once its clients left.
 pub fn stopped_answering_when_they_left(waited: Duration) -> Words {
     Words::closed(

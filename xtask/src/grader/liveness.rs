@@ -117,14 +117,24 @@ fn exchange(
             let Some(mut talker) = connect("probe") else {
                 return false;
             };
-            talker.send(&line(name())).is_ok()
+            let answered = talker.send(&line(name())).is_ok()
                 && (0..tries).any(|_| {
                     let answered = listener.wait_for_anything(each);
                     if !answered {
                         let _ = talker.send(&line("are you there?".into()));
                     }
                     answered
-                })
+                });
+            // Leave one after the other, the talker first, as a careful
+            // visitor would: two departures at once are what deadlocks a
+            // server whose failed writes take the lock twice, and the
+            // probe must not be what breaks it. In a chat the listener
+            // hears the talker leave; a relay says nothing.
+            talker.close();
+            if answered && kind == Kind::Chat {
+                listener.wait_for_anything(each);
+            }
+            answered
         }
     };
     links.connections.close_all();

@@ -91,6 +91,8 @@ pub struct Outcome {
     /// Whether the server answered no one any more when the scenario ended
     /// (nothing more can be tested on it).
     pub server_gone: bool,
+    /// Whether any client received anything from the server.
+    pub heard: bool,
     pub elapsed: Duration,
 }
 
@@ -153,8 +155,13 @@ pub fn grade(
     let binary = match target {
         Target::Binary(binary) => binary,
         Target::Address(addr) => {
+            // Whether the server answered anything in an earlier scenario:
+            // silence from then on means it stopped.
+            let mut answered = false;
             for (i, scenario) in check.scenarios.iter().enumerate() {
-                let outcome = run_scenario(check, scenario, Server::Shared(*addr), options);
+                let server = Server::Shared(*addr, answered);
+                let outcome = run_scenario(check, scenario, server, options);
+                answered |= outcome.heard;
                 let gone = outcome.server_gone;
                 emit(outcome, &mut report);
                 if gone {
@@ -240,6 +247,9 @@ fn why_gone(outcome: Option<&Outcome>, scenario: &str) -> String {
         Some(Problem::Unresponsive { .. }) => {
             format!("the server stopped answering anyone when the clients of `{scenario}` left")
         }
+        _ if diagnosis == Some("stopped-answering") && !outcome.is_some_and(|o| o.heard) => {
+            format!("the server answered no one any more from `{scenario}` on")
+        }
         _ if diagnosis == Some("stopped-answering") => {
             format!("the server stopped answering anyone during `{scenario}`")
         }
@@ -251,8 +261,9 @@ fn why_gone(outcome: Option<&Outcome>, scenario: &str) -> String {
 enum Server {
     /// Started by the grader for this scenario (maybe already running).
     Own(Option<ServerProcess>, PathBuf),
-    /// Run by someone else, possibly shared with others.
-    Shared(SocketAddr),
+    /// Run by someone else, possibly shared with others; and whether it
+    /// answered anything in an earlier scenario.
+    Shared(SocketAddr, bool),
 }
 
 fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Outcome {
@@ -269,6 +280,7 @@ fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Out
         has_server_output: true,
         failure: Some(failure),
         server_gone: true,
+        heard: false,
         elapsed,
     }
 }
@@ -276,16 +288,16 @@ fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Out
 fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Options) -> Outcome {
     let started = Instant::now();
     let timeouts = options.timeouts;
-    let (process, addr) = match server {
-        Server::Shared(addr) => (None, addr),
+    let (process, addr, answered_earlier) = match server {
+        Server::Shared(addr, answered) => (None, addr, answered),
         Server::Own(Some(process), _) => {
             let addr = process.addr;
-            (Some(process), addr)
+            (Some(process), addr, false)
         }
         Server::Own(None, binary) => match ServerProcess::start(&binary, &timeouts) {
             Ok(process) => {
                 let addr = process.addr;
-                (Some(process), addr)
+                (Some(process), addr, false)
             }
             Err((problem, output)) => {
                 let mut outcome = startup_failure(problem, &output, started.elapsed());
@@ -316,7 +328,8 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
         (scenario.run)(&ctx)
     };
     let mut failure = result.err();
-    let answered_before = heard.load(std::sync::atomic::Ordering::Relaxed);
+    let heard = heard.load(std::sync::atomic::Ordering::Relaxed);
+    let answered_before = heard || answered_earlier;
     // Every client stays connected until here: record what they left unread.
     connections.record_unread(&log);
     let status = process
@@ -387,6 +400,7 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
             liveness,
             server_output: &server_output,
             answered_before,
+            heard_here: heard,
             slow_reader: slow_readers.first().map(String::as_str),
             kind: check.kind,
             timeouts,
@@ -400,6 +414,7 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
         has_server_output,
         failure,
         server_gone,
+        heard,
         elapsed: started.elapsed(),
     }
 }

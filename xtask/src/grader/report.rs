@@ -244,6 +244,7 @@ mod tests {
             liveness: Liveness::NotChecked,
             server_output: &[],
             answered_before: true,
+            heard_here: true,
             slow_reader: None,
             kind: Kind::Chat,
             timeouts: Timeouts::default(),
@@ -256,6 +257,7 @@ mod tests {
             has_server_output: true,
             framed: false,
             server_gone: false,
+            heard: true,
             elapsed: Duration::from_millis(3012),
         }
     }
