@@ -11,9 +11,12 @@ use anyhow::{Context, bail};
 use crate::build::{self, Profile};
 use crate::checks;
 use crate::course::{self, EXERCISES, Package};
-use crate::grader::report::{details, json_line, scenario_line};
+use crate::grader::report::{
+    details, details_repeating, json_line, json_not_run_lines, not_run_lines, scenario_line,
+};
 use crate::grader::timeouts::{DEFAULT_WAIT_SECS, Timeouts};
 use crate::grader::{self, Options, Report, Target};
+use crate::results::{self, Graded};
 use crate::term::{self, Colour, paint};
 
 /// Grade an exercise: `cargo xtask check exercise4` (or `4`).
@@ -47,6 +50,9 @@ pub struct Args {
     /// Print one JSON object per scenario per line (for instructors).
     #[arg(long)]
     pub json: bool,
+    /// Only list the scenarios the grader tries, one title a line; grade nothing.
+    #[arg(long, conflicts_with_all = ["all", "addr", "json", "verbose"])]
+    pub list: bool,
 }
 
 /// Which kind of package is graded.
@@ -88,6 +94,15 @@ fn package(n: u8, flavour: Flavour) -> anyhow::Result<Package> {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if args.list {
+        let n = args
+            .exercise
+            .expect("clap requires an exercise without --all");
+        for scenario in checks::check(n).scenarios {
+            term::say(scenario.name);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
         bail!("--timeout takes a number of seconds between 0 and 3600");
     }
@@ -114,16 +129,33 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let n = args
             .exercise
             .expect("clap requires an exercise without --all");
-        let package = package(n, args.flavour())?;
-        let binary = build::build_binary(&package.name, Profile::Dev)?;
+        let flavour = args.flavour();
+        let package = package(n, flavour)?;
+        let binary = match build::build_binary(&package.name, Profile::Dev) {
+            Ok(binary) => binary,
+            Err(error) => {
+                if flavour == Flavour::Exercise {
+                    results::remember(n, &package, Graded::DoesNotBuild);
+                }
+                return Err(error);
+            }
+        };
         let report = out.grade(n, &package.shown_dir(), &Target::Binary(binary), &options);
+        if flavour == Flavour::Exercise {
+            results::remember(n, &package, result_of(&report));
+        }
         return Ok(exit(report.passed()));
     }
 
     let mut passed = 0;
     let mut graded = 0;
+    let flavour = args.flavour();
     for n in EXERCISES {
-        let Ok(package) = package(n, args.flavour()) else {
+        if term::stdout_closed() {
+            // Nobody reads on: grade no more.
+            break;
+        }
+        let Ok(package) = package(n, flavour) else {
             continue;
         };
         graded += 1;
@@ -134,9 +166,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     "exercise{n}: {} {error:#}",
                     paint("does not build:", Colour::Red, out.colour)
                 ));
+                if flavour == Flavour::Exercise {
+                    results::remember(n, &package, Graded::DoesNotBuild);
+                }
                 continue;
             }
         };
+        if flavour == Flavour::Exercise {
+            results::remember(n, &package, result_of(&report));
+        }
         if report.passed() {
             passed += 1;
         }
@@ -158,6 +196,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         out.line("(run `cargo xtask check exerciseN` to see what failed and why)");
     }
     Ok(exit(passed == graded))
+}
+
+/// A report as the result `list` shows.
+fn result_of(report: &Report) -> Graded {
+    if report.passed() {
+        Graded::Passing
+    } else {
+        Graded::Failing {
+            passed: report.passed_count(),
+            total: report.total(),
+        }
+    }
 }
 
 fn exit(passed: bool) -> ExitCode {
@@ -189,7 +239,7 @@ impl Output {
     /// A human line (nothing in JSON mode, where stdout is JSON only).
     fn line(&self, text: &str) {
         if !self.json {
-            println!("{text}");
+            term::say(text);
         }
     }
 
@@ -205,25 +255,64 @@ impl Output {
             Colour::Bold,
             self.colour,
         ));
+        // A diagnosis that does not depend on the scenario (a deadlock, a
+        // crash) is explained in full once; later failures point back to it.
+        let mut explained: Vec<(&'static str, &'static str)> = Vec::new();
         let report = grader::grade(&check, target, options, |outcome| {
             if self.json {
-                println!("{}", json_line(n, shown, outcome));
+                term::say(json_line(n, shown, outcome));
                 return;
             }
-            println!("{}", scenario_line(outcome, self.colour));
-            if self.details && (!outcome.passed() || self.verbose) {
-                for line in details(outcome, self.colour) {
-                    println!("{line}");
-                }
+            term::say(scenario_line(outcome, self.colour));
+            if !self.details || (outcome.passed() && !self.verbose) {
+                return;
+            }
+            let id = outcome.diagnosis.as_ref().map(|d| d.id);
+            let first = id.and_then(|id| {
+                explained
+                    .iter()
+                    .find(|(seen, _)| *seen == id)
+                    .map(|(_, scenario)| *scenario)
+            });
+            let lines = match first {
+                Some(first) => details_repeating(outcome, first, self.colour),
+                None => details(outcome, self.colour),
+            };
+            for line in lines {
+                term::say(line);
+            }
+            if let Some(id) = id.filter(|id| SAID_ONCE.contains(id)) {
+                explained.push((id, outcome.scenario));
             }
         });
-        let summary = if report.not_run > 0 {
+        if self.json {
+            for line in json_not_run_lines(&report, shown) {
+                term::say(line);
+            }
+        } else if self.details {
+            for line in not_run_lines(&report, self.colour) {
+                term::say(line);
+            }
+        }
+        let summary = if report.passed() {
+            format!("exercise{n}: all {} scenarios passed", report.total())
+        } else if report
+            .outcomes
+            .first()
+            .is_some_and(|o| o.scenario == grader::STARTUP)
+        {
             format!(
                 "exercise{n}: the server did not start, {} scenarios not run",
-                report.not_run
+                report.not_run.len()
             )
-        } else if report.passed() {
-            format!("exercise{n}: all {} scenarios passed", report.total())
+        } else if !report.not_run.is_empty() {
+            format!(
+                "exercise{n}: {}/{} scenarios passed, {} not tested (restart the server to test \
+                 them)",
+                report.passed_count(),
+                report.total(),
+                report.not_run.len()
+            )
         } else {
             format!(
                 "exercise{n}: {}/{} scenarios passed",
@@ -240,3 +329,12 @@ impl Output {
         report
     }
 }
+
+/// The diagnoses that say the same whatever the scenario: explained once.
+const SAID_ONCE: &[&str] = &[
+    "stopped-answering",
+    "stalled-by-slow-reader",
+    "blocked-on-a-client",
+    "one-client-at-a-time",
+    "crashed",
+];

@@ -118,7 +118,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.reset {
         progress.remove(&n);
         write_progress(&path, &progress)?;
-        println!("exercise{n}: hints start again from the first");
+        term::say(format!("exercise{n}: hints start again from the first"));
         return Ok(ExitCode::SUCCESS);
     }
     let readme = course::readme(n);
@@ -134,15 +134,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let colour = term::colour_enabled();
     let total = hints.len();
     let show = |i: usize| {
-        println!(
-            "{}",
-            paint(
-                &format!("exercise{n}, {} ({} of {total})", hints[i].title, i + 1),
-                Colour::Bold,
-                colour
-            )
-        );
-        println!("{}\n", hints[i].body);
+        term::say(paint(
+            &format!("exercise{n}, {} ({} of {total})", hints[i].title, i + 1),
+            Colour::Bold,
+            colour,
+        ));
+        term::say(format!("{}\n", hints[i].body));
     };
     if args.all {
         (0..total).for_each(show);
@@ -162,7 +159,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         } else {
             format!("Run `cargo xtask hint exercise{n}` again for the next hint.")
         };
-        println!("{}", paint(&footer, Colour::Dim, colour));
+        term::say(paint(&footer, Colour::Dim, colour));
     }
     write_progress(&path, &progress)?;
     Ok(ExitCode::SUCCESS)

@@ -16,5 +16,6 @@ pub mod json;
 pub mod list;
 pub mod myip;
 pub mod reset;
+pub mod results;
 pub mod term;
 pub mod workspace;

@@ -1,54 +1,64 @@
-//! `cargo xtask list`: every exercise with its state (not started, failing,
-//! passing) and a progress line. An exercise git says is untouched is "not
-//! started" without grading it; the others are built and graded, side by
-//! side, which takes a few seconds; `--quick` skips the grading.
+//! `cargo xtask list`: every exercise with its last graded result, a
+//! progress line and the next one to do. It grades nothing: `cargo xtask
+//! check` remembers each result in `target/xtask-results.txt` (see
+//! `results.rs`), with a fingerprint of the exercise's files, so `list` can
+//! tell "passing" from "changed since the last check". An exercise never
+//! checked is "not started" if git says it is untouched.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::thread;
 
-use crate::build::{self, Profile};
 use crate::checks;
 use crate::course::{self, EXERCISES, Package};
-use crate::grader::{self, Options, Target};
+use crate::results::{self, Graded, Record};
 use crate::term::{self, Colour, paint};
 
-/// List the exercises with their state and your progress.
+/// List the exercises with their last result and your progress.
 #[derive(clap::Args, Debug)]
-pub struct Args {
-    /// Do not grade: only tell started from not started (by git).
-    #[arg(long)]
-    pub quick: bool,
-}
+pub struct Args {}
 
 /// Where an exercise stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
     NotStarted,
-    /// Changed, not graded (`--quick`).
-    Started,
-    /// Not graded (`--quick`) and git cannot tell (a copy without `.git`).
-    Unknown,
-    DoesNotBuild,
-    Failing {
-        passed: usize,
-        total: usize,
+    /// Changed, never checked.
+    NotChecked,
+    /// The last check, for the files as they are.
+    Graded(Graded),
+    /// Checked once, changed since: the result may no longer hold.
+    Changed {
+        was: Graded,
     },
-    Passing,
 }
 
 impl State {
+    /// The state of exercise `package`, from its remembered result (if any)
+    /// and whether git says it is untouched (`None`: git cannot tell).
+    pub fn of(package: &Package, record: Option<&Record>, untouched: Option<bool>) -> State {
+        match record {
+            Some(record) if record.fingerprint == results::fingerprint(&package.dir) => {
+                State::Graded(record.graded)
+            }
+            Some(record) => State::Changed { was: record.graded },
+            None if untouched == Some(true) => State::NotStarted,
+            None => State::NotChecked,
+        }
+    }
+
     fn shown(&self, colour: bool) -> String {
         let (text, paint_as) = match self {
             State::NotStarted => ("not started".to_string(), Colour::Dim),
-            State::Started => ("started".to_string(), Colour::Yellow),
-            State::Unknown => ("? (no git)".to_string(), Colour::Dim),
-            State::DoesNotBuild => ("does not build".to_string(), Colour::Red),
-            State::Failing { passed, total } => (format!("failing {passed}/{total}"), Colour::Red),
-            State::Passing => ("passing".to_string(), Colour::Green),
+            State::NotChecked => ("not checked yet".to_string(), Colour::Yellow),
+            State::Graded(Graded::Passing) => ("passing".to_string(), Colour::Green),
+            State::Graded(graded) => (graded.to_string(), Colour::Red),
+            State::Changed { was } => (format!("changed since: was {was}"), Colour::Yellow),
         };
         // Pad before painting, so the colour codes do not upset the columns.
-        paint(&format!("{text:<14}"), paint_as, colour)
+        paint(&format!("{text:<30}"), paint_as, colour)
+    }
+
+    fn passing(&self) -> bool {
+        *self == State::Graded(Graded::Passing)
     }
 }
 
@@ -57,85 +67,41 @@ pub fn progress_bar(passing: usize, total: usize) -> String {
     format!("[{}{}]", "#".repeat(passing), ".".repeat(total - passing))
 }
 
-/// Grades `binary` as exercise `n`: its state.
-fn grade(n: u8, binary: PathBuf) -> State {
-    let report = grader::grade(
-        &checks::check(n),
-        &Target::Binary(binary),
-        &Options::default(),
-        |_| {},
-    );
-    if report.passed() {
-        State::Passing
-    } else {
-        State::Failing {
-            passed: report.passed_count(),
-            total: report.total(),
-        }
-    }
-}
-
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let exercises: Vec<(u8, Package)> = EXERCISES
-        .filter_map(|n| course::exercise(n).map(|p| (n, p)))
+pub fn run(_args: &Args) -> anyhow::Result<ExitCode> {
+    let recorded: BTreeMap<u8, Record> = results::read(&results::results_file());
+    let exercises: Vec<(u8, State)> = EXERCISES
+        .filter_map(|n| {
+            let package = course::exercise(n)?;
+            let untouched = course::is_untouched(&package);
+            Some((n, State::of(&package, recorded.get(&n), untouched)))
+        })
         .collect();
-    let untouched: Vec<Option<bool>> = exercises
-        .iter()
-        .map(|(_, package)| course::is_untouched(package))
-        .collect();
-    // Build one at a time (compiler errors stay readable), grade side by side.
-    let states: Vec<State> = thread::scope(|scope| {
-        let handles: Vec<_> = exercises
-            .iter()
-            .zip(&untouched)
-            .map(|((n, package), &untouched)| {
-                if untouched == Some(true) {
-                    None
-                } else if args.quick {
-                    Some(Err(if untouched.is_some() {
-                        State::Started
-                    } else {
-                        State::Unknown
-                    }))
-                } else {
-                    match build::build_binary(&package.name, Profile::Dev) {
-                        Err(_) => Some(Err(State::DoesNotBuild)),
-                        Ok(binary) => Some(Ok(scope.spawn(move || grade(*n, binary)))),
-                    }
-                }
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| match handle {
-                None => State::NotStarted,
-                Some(Err(state)) => state,
-                Some(Ok(handle)) => handle.join().unwrap_or(State::DoesNotBuild),
-            })
-            .collect()
-    });
 
     let colour = term::colour_enabled();
-    for ((n, _), state) in exercises.iter().zip(&states) {
-        println!(
+    for (n, state) in &exercises {
+        term::say(format!(
             "  exercise{n}  {}  {}",
             state.shown(colour),
             checks::check(*n).idea
-        );
+        ));
     }
-    let passing = states.iter().filter(|s| **s == State::Passing).count();
-    println!(
+    let passing = exercises.iter().filter(|(_, s)| s.passing()).count();
+    term::say(format!(
         "progress: {} {passing}/{} exercises passing",
-        progress_bar(passing, states.len()),
-        states.len()
-    );
-    if let Some(((n, _), _)) = exercises
-        .iter()
-        .zip(&states)
-        .find(|(_, state)| **state != State::Passing)
-    {
-        println!("next: cargo xtask check exercise{n}   (stuck? cargo xtask hint exercise{n})");
+        progress_bar(passing, exercises.len()),
+        exercises.len()
+    ));
+    if let Some((n, _)) = exercises.iter().find(|(_, state)| !state.passing()) {
+        term::say(format!(
+            "next: cargo xtask check exercise{n}   (stuck? cargo xtask hint exercise{n})"
+        ));
     }
+    term::say(paint(
+        "(each result is the last `cargo xtask check` of that exercise, kept in \
+         target/xtask-results.txt)",
+        Colour::Dim,
+        colour,
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -151,14 +117,52 @@ mod tests {
 
     #[test]
     fn states_line_up_without_colour() {
-        assert_eq!(State::Passing.shown(false), "passing       ");
+        let width = |state: State| state.shown(false).chars().count();
         assert_eq!(
-            State::Failing {
-                passed: 3,
-                total: 5
-            }
-            .shown(false),
-            "failing 3/5   "
+            State::Graded(Graded::Passing).shown(false).trim(),
+            "passing"
         );
+        let failing = Graded::Failing {
+            passed: 3,
+            total: 5,
+        };
+        assert_eq!(State::Graded(failing).shown(false).trim(), "failing 3/5");
+        assert_eq!(
+            State::Changed { was: failing }.shown(false).trim(),
+            "changed since: was failing 3/5"
+        );
+        assert_eq!(
+            width(State::NotStarted),
+            width(State::Changed { was: failing })
+        );
+    }
+
+    #[test]
+    fn a_result_holds_until_the_files_change() {
+        let dir = std::env::temp_dir().join(format!("xtask-list-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
+        let package = Package {
+            name: "exercise9".into(),
+            dir: dir.clone(),
+        };
+        let record = Record {
+            graded: Graded::Passing,
+            fingerprint: results::fingerprint(&dir),
+        };
+        assert_eq!(
+            State::of(&package, Some(&record), Some(false)),
+            State::Graded(Graded::Passing)
+        );
+        std::fs::write(dir.join("src/main.rs"), "fn main() { todo!() }").unwrap();
+        assert_eq!(
+            State::of(&package, Some(&record), Some(false)),
+            State::Changed {
+                was: Graded::Passing
+            }
+        );
+        assert_eq!(State::of(&package, None, Some(true)), State::NotStarted);
+        assert_eq!(State::of(&package, None, None), State::NotChecked);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

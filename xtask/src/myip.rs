@@ -41,7 +41,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.plain {
         return Ok(match render_plain(&candidates) {
             Some(line) => {
-                println!("{line}");
+                term::say(line);
                 ExitCode::SUCCESS
             }
             None => {
@@ -51,9 +51,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         });
     }
     if args.json {
-        print!("{}", render_json(&candidates));
+        term::say_raw(render_json(&candidates));
     } else {
-        print!("{}", render_human(&candidates, term::colour_enabled()));
+        term::say_raw(render_human(&candidates, term::colour_enabled()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,44 @@
 //! Terminal output: colour only on a terminal, and never when `NO_COLOR` is
 //! set (https://no-color.org). One place decides, every command asks here.
+//!
+//! And a stdout that may close under us: `cargo xtask check 4 | head -1`
+//! closes the pipe after one line. `println!` would panic then; [`say`]
+//! notes it and stays quiet from there on, so the command ends normally
+//! (and kills the servers it started) without a word on stderr.
 
-use std::io::IsTerminal;
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a write to stdout failed (the reader went away).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints `text` and a newline on stdout, or nothing once stdout is closed.
+pub fn say(text: impl Display) {
+    write_out(format_args!("{text}\n"));
+}
+
+/// Prints `text` as it is (no newline added), or nothing once stdout is closed.
+pub fn say_raw(text: impl Display) {
+    write_out(format_args!("{text}"));
+}
+
+fn write_out(args: std::fmt::Arguments) {
+    if stdout_closed() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if out.write_fmt(args).and_then(|()| out.flush()).is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether stdout was closed by its reader: nothing more will be seen, so
+/// work done only to be printed can stop.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
 
 /// Whether stdout should get ANSI colours.
 pub fn colour_enabled() -> bool {

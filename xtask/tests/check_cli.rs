@@ -48,7 +48,8 @@ fn the_untouched_starter_fails_with_a_transcript_and_a_hint() {
         "got:      the server closed ann's connection",
         r#"ann -> "hello\n""#,
         "server |  listening on 127.0.0.1:",
-        "hint: Read what the client sent",
+        "hint: The server closed ann's connection",
+        "Read what the client sent",
         "exercise1: 0/6 scenarios passed",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
@@ -133,10 +134,111 @@ fn bad_arguments_are_explained() {
 }
 
 #[test]
-fn list_quick_shows_every_exercise_and_progress() {
-    let output = xtask().args(["list", "--quick"]).output().unwrap();
+fn list_shows_every_exercise_and_progress() {
+    let output = xtask().args(["list"]).output().unwrap();
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("exercise1"), "{text}");
     assert!(text.contains("progress: ["), "{text}");
+}
+
+/// A directory of its own for a command's remembered state (results,
+/// hints): `CARGO_TARGET_DIR` moves it, for commands that build nothing.
+fn state_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn list_shows_the_last_result_of_each_exercise_and_what_changed_since() {
+    use std::collections::BTreeMap;
+    use xtask::results::{self, Graded, Record};
+    let (Some(one), Some(two)) = (course::exercise(1), course::exercise(2)) else {
+        return;
+    };
+    let dir = state_dir("list");
+    let results = BTreeMap::from([
+        (
+            1,
+            Record {
+                graded: Graded::Failing {
+                    passed: 2,
+                    total: 6,
+                },
+                fingerprint: results::fingerprint(&one.dir),
+            },
+        ),
+        (
+            2,
+            Record {
+                graded: Graded::Passing,
+                // Not the files as they are: changed since that check.
+                fingerprint: results::fingerprint(&two.dir) ^ 1,
+            },
+        ),
+    ]);
+    results::write(&dir.join("xtask-results.txt"), &results).unwrap();
+    let output = xtask()
+        .env("CARGO_TARGET_DIR", &dir)
+        .arg("list")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    let line = |n: u8| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("exercise{n} ")))
+            .unwrap_or_else(|| panic!("no exercise{n} in:\n{text}"))
+            .to_string()
+    };
+    assert!(line(1).contains("failing 2/6"), "{text}");
+    assert!(line(2).contains("changed since: was passing"), "{text}");
+    assert!(text.contains("next: cargo xtask check exercise1"), "{text}");
+    assert!(text.contains("target/xtask-results.txt"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Runs xtask with `args` and its stdout closed before it writes a byte
+/// (as `| head -1` does after one line): it must end quietly, without a
+/// panic about a broken pipe.
+fn with_stdout_closed(args: &[&str], target_dir: Option<&std::path::Path>) {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(dir) = target_dir {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
+    let mut child = command.spawn().unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "xtask {args:?} with stdout closed said:\n{err}"
+    );
+    assert_ne!(
+        output.status.code(),
+        Some(101),
+        "xtask {args:?} panicked:\n{err}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_check_list_hint_and_myip_quietly() {
+    with_stdout_closed(&["check", "1", "--solution"], None);
+    with_stdout_closed(&["check", "4", "--list"], None);
+    with_stdout_closed(&["list"], None);
+    with_stdout_closed(&["myip"], None);
+    with_stdout_closed(&["myip", "--json"], None);
+    // `hint` remembers what it showed: in a directory of its own here.
+    let dir = state_dir("hint");
+    with_stdout_closed(&["hint", "1"], Some(&dir));
+    with_stdout_closed(&["hint", "1", "--all"], Some(&dir));
+    std::fs::remove_dir_all(dir).unwrap();
 }

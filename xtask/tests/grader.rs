@@ -12,7 +12,7 @@ use xtask::build::{self, Profile};
 use xtask::checks;
 use xtask::course;
 use xtask::grader::failure::Problem;
-use xtask::grader::report::{details, hint_text};
+use xtask::grader::report::{self, details, hint_text};
 use xtask::grader::server::ServerProcess;
 use xtask::grader::timeouts::Timeouts;
 use xtask::grader::{self, Options, Report, Target};
@@ -206,7 +206,7 @@ mod fake_servers {
             first_problem(&report)
         );
         assert_eq!(report.outcomes.len(), 1, "one report, not one per scenario");
-        assert_eq!(report.not_run, checks::check(1).scenarios.len());
+        assert_eq!(report.not_run.len(), checks::check(1).scenarios.len());
         assert!(
             hint_text(&report.outcomes[0])
                 .unwrap()
@@ -277,4 +277,72 @@ mod fake_servers {
         let pid = rx.recv().unwrap();
         assert!(!alive(pid), "server {pid} survived a panic");
     }
+}
+
+/// A server that echoes for its first client only, then accepts and never
+/// answers again: what a server deadlocked by its first client's departure
+/// looks like from outside.
+fn echo_once_then_deadlock() -> (std::net::SocketAddr, thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = thread::spawn(move || {
+        let mut quiet = Vec::new();
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { break };
+            if i > 0 {
+                // Keep it open, unanswered; stop after a few.
+                quiet.push(stream);
+                if quiet.len() > 6 {
+                    break;
+                }
+                continue;
+            }
+            let mut buffer = [0; 1024];
+            while let Ok(n) = stream.read(&mut buffer) {
+                if n == 0 || stream.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (addr, handle)
+}
+
+#[test]
+fn a_shared_server_that_stops_answering_stops_the_grading_and_says_what_was_not_tested() {
+    let (addr, server) = echo_once_then_deadlock();
+    let options = Options {
+        sequential: true,
+        ..quick()
+    };
+    let report = grader::grade(&checks::check(1), &Target::Address(addr), &options, |_| {});
+    // The first scenario passed its checks, then nobody got an answer.
+    let first = &report.outcomes[0];
+    assert_eq!(report.outcomes.len(), 1, "grading stops there");
+    assert!(first.server_gone);
+    let diagnosis = first.diagnosis.as_ref().expect("a diagnosis");
+    assert_eq!(diagnosis.id, "stopped-answering", "{diagnosis:?}");
+    assert!(diagnosis.hint.contains("when this scenario's clients left"));
+    assert_eq!(report.not_run.len(), checks::check(1).scenarios.len() - 1);
+    let why = report.why_not_run.as_deref().unwrap();
+    assert!(why.contains("stopped answering anyone"), "{why}");
+    // --json says the same, one line per scenario not tested.
+    let json = report::json_not_run_lines(&report, "127.0.0.1");
+    assert_eq!(json.len(), report.not_run.len());
+    assert!(
+        json[0].contains(
+            r#""passed":false,"tested":false,"reason":"the server stopped answering anyone"#
+        ),
+        "{}",
+        json[0]
+    );
+    assert!(
+        report::json_line(1, "127.0.0.1", first).contains(r#""diagnosis":"stopped-answering""#)
+    );
+    // Let the fake server go: a few connections end its loop.
+    for _ in 0..8 {
+        let _ = std::net::TcpStream::connect(addr);
+    }
+    server.join().unwrap();
 }

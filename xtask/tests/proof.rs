@@ -3,7 +3,8 @@
 //! * solution N passes check N, and session2's step N passes it too;
 //! * the untouched exercise N fails it (there is work to do);
 //! * step N-1 fails it: the check tests the idea exercise N adds, not an
-//!   older one.
+//!   older one;
+//! * every failure fits on one screen.
 //!
 //! Table-driven: a package that does not exist (yet, or because the answer
 //! key was removed) is skipped with a printed note, so exercises and steps
@@ -16,7 +17,7 @@ use std::time::Instant;
 use xtask::build::{self, Profile};
 use xtask::checks;
 use xtask::course::{self, EXERCISES, Package};
-use xtask::grader::report::{details, scenario_line};
+use xtask::grader::report::{ONE_SCREEN, details, scenario_line};
 use xtask::grader::{self, Options, Report, Target};
 
 /// How many gradings run at once. Each starts a server per scenario and
@@ -141,6 +142,18 @@ fn every_check_passes_its_answers_and_fails_what_came_before() {
             report.total()
         );
         println!("{line}");
+        for outcome in report.outcomes.iter().filter(|o| !o.passed()) {
+            let lines = details(outcome, false);
+            if lines.len() > ONE_SCREEN {
+                wrong.push(format!(
+                    "{line}: the failure of `{}` takes {} lines, more than one screen \
+                     ({ONE_SCREEN}):\n{}",
+                    outcome.scenario,
+                    lines.len(),
+                    lines.join("\n")
+                ));
+            }
+        }
         if report.passed() != case.should_pass {
             let mut text = format!(
                 "{line}, but it should {}",

@@ -12,7 +12,9 @@
 //!   like in a piece of code;
 //! * [`help_flags`] and [`help_subcommands`] read a program's `--help`;
 //! * [`find_excerpt`] checks that a code block is a verbatim excerpt of a
-//!   source file.
+//!   source file;
+//! * [`grader_tries`] and [`quoted_scenarios`] find the grader's scenario
+//!   titles a document names, to compare with `cargo xtask check N --list`.
 //!
 //! Two conventions in the documents make the last one work. A Rust block
 //! copied from a step is preceded by `<!-- excerpt: PATH -->` (PATH from the
@@ -617,6 +619,70 @@ pub fn path_like(span: &str) -> bool {
                 .any(|ext| span.ends_with(ext)))
 }
 
+/// The titles listed in a document's `## What the grader tries` section:
+/// each list item starts with the scenario's title in bold, exactly as the
+/// grader prints it (`- **three lines in one write are three messages**;`),
+/// possibly wrapped over several lines. Returns (line, title) for each item
+/// in order; an item without a bold title gives an empty title, so that it
+/// shows up as a difference.
+pub fn grader_tries(text: &str) -> Vec<Snippet> {
+    let mut items: Vec<Snippet> = Vec::new();
+    let mut in_section = false;
+    for (index, line) in text.lines().enumerate() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            in_section = heading.trim() == "What the grader tries";
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        if let Some(item) = line.strip_prefix("- ") {
+            items.push(Snippet {
+                line: index + 1,
+                text: item.to_string(),
+            });
+        } else if line.starts_with("  ") && !line.trim().is_empty() {
+            if let Some(item) = items.last_mut() {
+                item.text.push(' ');
+                item.text.push_str(line.trim());
+            }
+        }
+    }
+    for item in &mut items {
+        item.text = item
+            .text
+            .strip_prefix("**")
+            .and_then(|rest| rest.split_once("**"))
+            .map(|(title, _)| title.to_string())
+            .unwrap_or_default();
+    }
+    items
+}
+
+/// The scenario titles a document quotes as ``scenario `TITLE` `` (the
+/// span may be wrapped over lines): each must be one the grader has.
+pub fn quoted_scenarios(text: &str) -> Vec<Snippet> {
+    const MARK: &str = "scenario `";
+    let mut found = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(at) = rest.find(MARK) {
+        let start = at + MARK.len();
+        let Some(end) = rest[start..].find('`') else {
+            break;
+        };
+        let title = rest[start..start + end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let line = text[..offset + at].matches('\n').count() + 1;
+        found.push(Snippet { line, text: title });
+        offset += start + end + 1;
+        rest = &rest[start + end + 1..];
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -802,5 +868,23 @@ mod tests {
         assert!(!path_like("session2/*"));
         assert!(!path_like("cargo run -p x"));
         assert!(!path_like("Arc<Mutex<..>>"));
+    }
+
+    #[test]
+    fn the_grader_tries_list_gives_its_bold_titles() {
+        let text = "# Ex\n\n## What the grader tries\n\nIntro.\n\n- **one line**;\n- **a title\n  wrapped** and then: detail\n  more detail;\n- no title here\n\nAfter.\n\n## Hints\n\n- **not this**\n";
+        let items = grader_tries(text);
+        let titles: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(titles, ["one line", "a title wrapped", ""]);
+        assert_eq!(items[1].line, 8);
+    }
+
+    #[test]
+    fn quoted_scenarios_are_found_across_lines() {
+        let text = "Find the scenario `three lines in one\n  write`; then the grader's scenario `x (8 MB)` fails.";
+        let found = quoted_scenarios(text);
+        let titles: Vec<&str> = found.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(titles, ["three lines in one write", "x (8 MB)"]);
+        assert_eq!((found[0].line, found[1].line), (1, 2));
     }
 }

@@ -19,6 +19,9 @@
 //! * no spoilers: each part says "the answer follows" before it quotes its
 //!   step's code, and no hint of an exercise quotes a line its solution adds
 //!   to the starter (the skeleton of Hint 3 leaves blanks there).
+//! * each exercise's "What the grader tries" lists the grader's own scenario
+//!   titles (`cargo xtask check N --list`), in order, and every scenario a
+//!   document quotes by name exists.
 //!
 //! Deleting `solutions/` (the answer key) is allowed: what the documents say
 //! about it is then skipped, not failed.
@@ -29,8 +32,8 @@ use std::process::Command as Process;
 use std::sync::OnceLock;
 
 use codelab_check::{
-    Command, Document, answer_lines, find_excerpt, flags, help_flags, help_subcommands, hints,
-    path_like, quoted_answers,
+    Command, Document, answer_lines, find_excerpt, flags, grader_tries, help_flags,
+    help_subcommands, hints, path_like, quoted_answers, quoted_scenarios,
 };
 
 /// The codelab, relative to the repository root.
@@ -730,4 +733,60 @@ fn every_part_says_the_answer_follows_before_its_steps_code() {
         }
     }
     report("parts that spoil their exercise", problems);
+/// The scenario titles of check `n`, as the grader prints them.
+fn scenario_titles(n: u32) -> Vec<String> {
+    // `helps()` has built the runner already.
+    let _ = helps();
+    let binary = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("debug")
+        .join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
+    let output = Process::new(&binary)
+        .args(["check", &n.to_string(), "--list"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+    assert!(output.status.success(), "xtask check {n} --list failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn what_the_grader_tries_is_what_the_grader_tries() {
+    let mut problems = Vec::new();
+    let mut all_titles = BTreeSet::new();
+    for n in exercise_numbers() {
+        let titles = scenario_titles(n);
+        all_titles.extend(titles.iter().cloned());
+        let name = format!("exercises/exercise{n}/README.md");
+        let Some(doc) = documents().iter().find(|d| d.name == name) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(root().join(&name)).expect("the README reads");
+        let listed = grader_tries(&text);
+        let listed_titles: Vec<&str> = listed.iter().map(|item| item.text.as_str()).collect();
+        if listed_titles != titles {
+            problems.push(format!(
+                "{}: \"What the grader tries\" lists\n      {listed_titles:?}\n    but \
+                 `cargo xtask check {n} --list` says\n      {titles:?}\n    (each item starts \
+                 with the title in bold, in the grader's order)",
+                doc.at(listed.first().map_or(1, |item| item.line))
+            ));
+        }
+    }
+    for doc in documents() {
+        let text = std::fs::read_to_string(root().join(&doc.name)).expect("the document reads");
+        for quoted in quoted_scenarios(&text) {
+            if !all_titles.contains(&quoted.text) {
+                problems.push(format!(
+                    "{}: names the scenario `{}`, which no check has",
+                    doc.at(quoted.line),
+                    quoted.text
+                ));
+            }
+        }
+    }
+    report("scenario titles that drifted from the grader", problems);
 }

@@ -2,9 +2,9 @@
 //! to 7). They speak through `Peer::say` and `Peer::expect`, so the same
 //! scenario plays lines for exercises 4-6 and frames for exercise 7.
 
-use crate::grader::Ctx;
 use crate::grader::failure::{Advise, Expect};
 use crate::grader::peer::Peer;
+use crate::grader::{Ctx, transcript};
 
 // ----- the texts of session2/PROTOCOL.md -----
 
@@ -46,20 +46,72 @@ pub const LEAVE_ADVICE: &str = "When a named client leaves (goodbye, close, rese
 /// Connects a client called `label`, sends a fresh unique name as its first
 /// message, and waits until every client in `room` has seen it join.
 pub fn join(ctx: &Ctx, label: &str, room: &mut [&mut Peer]) -> Expect<Peer> {
+    join_ending(ctx, label, room, "")
+}
+
+/// Like [`join`], the name line ending in `ending` (on a line-based wire,
+/// if not empty: to send `\r\n`).
+pub fn join_ending(ctx: &Ctx, label: &str, room: &mut [&mut Peer], ending: &str) -> Expect<Peer> {
+    let mark = ctx.mark();
     let peer = ctx.connect(label)?;
-    introduce(ctx, peer, room, "")
+    introduce_after(ctx, mark, peer, room, ending, "")
 }
 
 /// Like [`join`], for a client with a tiny receive buffer that will stop
 /// reading.
 pub fn join_with_tiny_buffer(ctx: &Ctx, label: &str, room: &mut [&mut Peer]) -> Expect<Peer> {
+    let mark = ctx.mark();
     let peer = ctx.connect_with_tiny_buffer(label)?;
-    introduce(ctx, peer, room, "")
+    introduce_after(ctx, mark, peer, room, "", " (with a tiny receive buffer)")
 }
 
-/// Sends `peer`'s name (followed by `ending` on a line-based wire, if
-/// not empty: to send `\r\n`) and waits for `room` to see it join.
-pub fn introduce(ctx: &Ctx, mut peer: Peer, room: &mut [&mut Peer], ending: &str) -> Expect<Peer> {
+/// Sends `peer`'s name (followed by `ending` on a line-based wire, if not
+/// empty) and waits for `room` to see it join. Once it worked, the
+/// transcript from `mark` on is folded into one line, with `remark` after
+/// the address.
+fn introduce_after(
+    ctx: &Ctx,
+    mark: transcript::Mark,
+    peer: Peer,
+    room: &mut [&mut Peer],
+    ending: &str,
+    remark: &str,
+) -> Expect<Peer> {
+    // A join that works is one line of the transcript; one that fails
+    // shows every byte.
+    let mut probes = Vec::new();
+    let (peer, confirmed) = introduce_in_full(ctx, peer, room, ending, &mut probes)?;
+    let seen_by = match room.len() {
+        // Nothing showed the first one in: keep it all for the record.
+        0 if !confirmed => return Ok(peer),
+        0 => "a probe's arrival showed it is in the room".to_string(),
+        _ => format!(
+            "{} saw the notice",
+            room.iter()
+                .map(|p| p.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let from = peer.local_addr().to_string();
+    ctx.fold(
+        mark,
+        peer.label(),
+        format!("joined as {} from {from}{remark}; {seen_by}", peer.name),
+        [vec![peer.name.clone(), from], probes].concat(),
+    );
+    Ok(peer)
+}
+
+/// [`introduce`], every byte recorded; also says whether the server was
+/// seen to have the newcomer.
+fn introduce_in_full(
+    ctx: &Ctx,
+    mut peer: Peer,
+    room: &mut [&mut Peer],
+    ending: &str,
+    probes: &mut Vec<String>,
+) -> Expect<(Peer, bool)> {
     let name = ctx.unique_name(peer.label());
     if ending.is_empty() {
         peer.say(&name)?;
@@ -70,9 +122,7 @@ pub fn introduce(ctx: &Ctx, mut peer: Peer, room: &mut [&mut Peer], ending: &str
     // Nothing answers a newcomer, so nothing says when the server has it in
     // the room. A later newcomer is confirmed by the others seeing it join;
     // the first one, by a probe that it sees join.
-    if room.is_empty() {
-        confirm_first(ctx, &mut peer)?;
-    }
+    let confirmed = !room.is_empty() || confirm_first(ctx, &mut peer, probes)?;
     // A server may still be announcing an earlier arrival while this one
     // connects: such a notice reaching the newcomer is a harmless race.
     for other in room.iter() {
@@ -81,14 +131,16 @@ pub fn introduce(ctx: &Ctx, mut peer: Peer, room: &mut [&mut Peer], ending: &str
     for other in room.iter_mut() {
         other.expect(&joined(&peer.name)).advice(JOIN_ADVICE)?;
     }
-    Ok(peer)
+    Ok((peer, confirmed))
 }
 
 /// Makes sure the server has registered `first`, the first client of a
 /// scenario: a probe client joins until `first` sees it (a few tries), then
 /// leaves. This syncs on a notice, never on a sleep. Notices about probes
 /// are skipped by every client (see `Room::is_about_probe`).
-fn confirm_first(ctx: &Ctx, first: &mut Peer) -> Expect {
+/// Says whether it saw a probe join; the probes' addresses go to `probes`,
+/// for the transcript.
+fn confirm_first(ctx: &Ctx, first: &mut Peer, probes: &mut Vec<String>) -> Expect<bool> {
     ctx.note(format!(
         "a probe joins, to know when the server has {} in the room (nothing else tells)",
         first.label()
@@ -97,6 +149,7 @@ fn confirm_first(ctx: &Ctx, first: &mut Peer) -> Expect {
     // server may be slow); an extra probe costs little.
     for divisor in [20, 6, 2] {
         let mut probe = ctx.connect("probe")?;
+        probes.push(probe.local_addr().to_string());
         let name = ctx.probe_name();
         probe.say(&name)?;
         let seen = first.wait_for(&joined(&name), ctx.timeouts().wait() / divisor)?;
@@ -105,11 +158,11 @@ fn confirm_first(ctx: &Ctx, first: &mut Peer) -> Expect {
             // Let it be gone before the scenario starts (if the server says
             // so: leave notices are tested elsewhere).
             first.wait_for(&left(&name), ctx.timeouts().wait() / 6)?;
-            return Ok(());
+            return Ok(true);
         }
     }
     // The scenario's own expectations will tell what is wrong.
-    Ok(())
+    Ok(false)
 }
 
 /// `from` says `text`; each of `to` receives it as `NAME: TEXT`.

@@ -1,7 +1,7 @@
 //! Echo scenarios (exercises 1 and 2): every byte comes back to its sender.
 
 use crate::grader::Ctx;
-use crate::grader::failure::{Advise, Expect};
+use crate::grader::failure::{Advise, Expect, Problem};
 use crate::grader::peer::Peer;
 
 /// The size of the "big message": several reads' worth, and more than one
@@ -15,11 +15,21 @@ pub fn big_message(seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Sends `bytes` and expects them back.
+/// Sends `bytes` and expects them back. Other bytes coming back is about
+/// what is written, whatever the scenario is about.
 pub fn round_trip(peer: &mut Peer, bytes: &[u8]) -> Expect {
     peer.send(bytes)?;
-    peer.expect_bytes(bytes)
+    peer.expect_bytes(bytes).map_err(|failure| {
+        if matches!(*failure.problem, Problem::Mismatch { .. }) {
+            failure.with_advice(EXACT_ADVICE)
+        } else {
+            failure
+        }
+    })
 }
+
+pub const EXACT_ADVICE: &str = "Write back exactly the bytes you read, `&buffer[..n]`: not the \
+    whole buffer, not a String, nothing added.";
 
 pub const LOOP_ADVICE: &str = "Echo in a loop: read, write back what you read, read again, \
     until a read returns 0 (the client closed its side).";

@@ -1,8 +1,9 @@
 //! Exercise 1: the blocking echo server. Every byte a client sends comes back
 //! unchanged, for as long as it stays; one client at a time is fine.
 
-use super::echo::{self, LOOP_ADVICE, round_trip};
+use super::echo::{self, EXACT_ADVICE, LOOP_ADVICE, round_trip};
 use crate::grader::failure::{Advise, Expect};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::Wire;
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -11,6 +12,9 @@ pub fn check() -> Check {
         exercise: 1,
         idea: "a blocking echo server: every byte comes back",
         wire: Wire::Raw,
+        kind: Kind::Echo {
+            one_at_a_time: true,
+        },
         scenarios: vec![
             Scenario {
                 name: "a line comes back unchanged",
@@ -48,9 +52,6 @@ fn one_line(ctx: &Ctx) -> Expect {
     )?;
     ann.expect_silence().advice(EXACT_ADVICE)
 }
-
-const EXACT_ADVICE: &str = "Write back exactly the bytes you read, `&buffer[..n]`: not the \
-    whole buffer, not a String, nothing added.";
 
 fn several_messages(ctx: &Ctx) -> Expect {
     let mut ann = ctx.connect("ann")?;

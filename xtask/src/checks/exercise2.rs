@@ -3,6 +3,7 @@
 
 use super::echo::{self, round_trip};
 use crate::grader::failure::{Advise, Expect};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::Wire;
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -15,6 +16,9 @@ pub fn check() -> Check {
         exercise: 2,
         idea: "a threaded echo server: several clients at once",
         wire: Wire::Raw,
+        kind: Kind::Echo {
+            one_at_a_time: false,
+        },
         scenarios: vec![
             Scenario {
                 name: "three clients connected at once each get their echoes, last one first",

@@ -2,8 +2,9 @@
 //! TCP cuts the stream; the first line is the nickname; the others see
 //! `NAME: TEXT`, join and leave notices; goodbyes get `DONE`.
 
-use super::chat::{self, NOT_TO_SENDER, all_silent, introduce, join, said};
+use super::chat::{self, NOT_TO_SENDER, all_silent, join, join_ending, said};
 use crate::grader::failure::{Advise, Expect};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::Wire;
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -12,6 +13,7 @@ pub fn check() -> Check {
         exercise: 4,
         idea: "newline framing, nicknames, join and leave notices",
         wire: Wire::Lines,
+        kind: Kind::Chat,
         scenarios: vec![
             Scenario {
                 name: "a newcomer is announced to the others, and messages carry the sender's name",
@@ -52,8 +54,28 @@ fn three_lines_in_one_write(ctx: &Ctx) -> Expect {
     let mut ann = join(ctx, "ann", &mut [])?;
     let mut bob = join(ctx, "bob", &mut [&mut ann])?;
     bob.send(b"one\ntwo\nthree\n")?;
-    for text in ["one", "two", "three"] {
-        ann.expect(&said(&bob.name, text)).advice(ADVICE)?;
+    for (i, text) in ["one", "two", "three"].into_iter().enumerate() {
+        ann.expect(&said(&bob.name, text))
+            .map_err(|failure| {
+                // The first line came through, the next never did: a
+                // read's first line is taken, and the rest dropped.
+                if i > 0 && failure.nothing_arrived() {
+                    failure.found(
+                        "framing",
+                        format!(
+                            "ann received bob's first line, and never the others sent in the \
+                             same write: the server takes only the first line out of a read \
+                             and drops the rest (an `if let` where a `while let` belongs?). One \
+                             read can hold several lines: take out every complete line, up to \
+                             each `\\n`, before reading again ({} of 3 arrived).",
+                            i
+                        ),
+                    )
+                } else {
+                    failure
+                }
+            })
+            .advice(ADVICE)?;
     }
     all_silent(&mut [&mut ann, &mut bob], NOT_TO_SENDER)
 }
@@ -71,14 +93,27 @@ fn byte_at_a_time(ctx: &Ctx) -> Expect {
 
 fn awkward_input(ctx: &Ctx) -> Expect {
     let mut ann = join(ctx, "ann", &mut [])?;
-    let bob = ctx.connect("bob")?;
-    let mut bob = introduce(ctx, bob, &mut [&mut ann], "\r\n").advice(
+    let mut bob = join_ending(ctx, "bob", &mut [&mut ann], "\r\n").advice(
         "Drop a trailing `\\r` from each line (Windows clients end lines with `\\r\\n`), the \
          name line too.",
     )?;
-    bob.send(b"\r\n\n")?;
-    bob.send(b"from windows\r\n")?;
+    // Two empty lines and a line, in one write: only framing that takes
+    // every line out of a read gets "from windows" out of it.
+    bob.send(b"\r\n\nfrom windows\r\n")?;
     ann.expect(&said(&bob.name, "from windows"))
+        .map_err(|failure| {
+            if failure.nothing_arrived() {
+                failure.found(
+                    "framing",
+                    "ann never received \"from windows\", which bob sent in one write after two \
+                     empty lines: the line stays behind in the server's buffer. When a read \
+                     holds several lines, take them all out (a `while let`, not an `if let`), \
+                     not just the first.",
+                )
+            } else {
+                failure
+            }
+        })
         .advice("Ignore empty lines (after dropping the `\\r`), and drop the trailing `\\r`.")?;
     bob.send(b"caf\xc3\xa9 \xff!\n")?;
     ann.expect(&said(&bob.name, "caf\u{e9} \u{FFFD}!")).advice(

@@ -5,8 +5,10 @@
 use std::sync::Barrier;
 
 use super::chat::{self, all_silent, chat, from_server, join, renamed};
-use crate::grader::failure::{Advise, Expect, Failure};
+use crate::grader::failure::{Advise, Expect, Failure, Problem};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::{Peer, Wire};
+use crate::grader::transcript::escape_shortened;
 use crate::grader::{Check, Ctx, Scenario};
 
 const ASKER_ONLY: &str = "Command replies and errors go to the asker only, never to the \
@@ -19,6 +21,7 @@ pub fn check() -> Check {
         exercise: 5,
         idea: "commands: /name, /who, errors to the asker",
         wire: Wire::Lines,
+        kind: Kind::Chat,
         scenarios: vec![
             Scenario {
                 name: "/name renames: everyone, the renamed client too, sees `OLD is now NEW`",
@@ -138,6 +141,29 @@ fn bad_commands(ctx: &Ctx) -> Expect {
 /// rarely shows it, many rounds usually do.
 const RACE_ROUNDS: usize = 25;
 
+/// A failure of the race that shows two winners: a second rename notice
+/// for one name, or the name twice in `/who`, is the check-then-set race.
+fn two_winners(failure: Failure) -> Failure {
+    let got = match &*failure.problem {
+        Problem::Mismatch { got, .. } | Problem::NotSilent { got, .. } => got.clone(),
+        _ => return failure,
+    };
+    let text = String::from_utf8_lossy(&got);
+    if !(text.contains(" is now ") || text.starts_with("SERVER: online: ")) {
+        return failure;
+    }
+    failure.found(
+        "check-then-set",
+        format!(
+            "Two clients got the same name: after one rename notice came {}. The rename \
+             checks that the name is free and takes it in two steps, with the lock released in \
+             between, so two threads both pass the check before either takes the name. Check \
+             and take under one lock: keep the guard from the check until the name is set.",
+            escape_shortened(&got)
+        ),
+    )
+}
+
 fn rename_race(ctx: &Ctx) -> Expect {
     const ADVICE: &str = "Check that the name is free and take it in one step, under one \
         lock: if you check, unlock, then rename, two clients can both pass the check.";
@@ -158,11 +184,14 @@ fn rename_race(ctx: &Ctx) -> Expect {
             .expect_where(&format!("one of {notices:?}"), |line| {
                 notices.iter().any(|n| n == line)
             })
-            .advice(ADVICE)?;
+            .advice(RENAME_ADVICE)?;
         let winner = notices.iter().position(|n| *n == first).unwrap_or(0);
         for (i, racer) in racers.iter_mut().enumerate() {
             if i == winner {
-                racer.expect(&first).advice(RENAME_ADVICE)?;
+                racer
+                    .expect(&first)
+                    .map_err(two_winners)
+                    .advice(RENAME_ADVICE)?;
                 continue;
             }
             // A loser gets the winner's notice and its own error, in either order.
@@ -173,6 +202,7 @@ fn rename_race(ctx: &Ctx) -> Expect {
                         (line == first && !got_notice)
                             || (from_server(line) && !line.contains(" is now "))
                     })
+                    .map_err(two_winners)
                     .advice(ADVICE)?;
                 got_notice |= line == first;
             }
@@ -186,7 +216,7 @@ fn rename_race(ctx: &Ctx) -> Expect {
         }
         racers[winner].name = target;
     }
-    ann.expect_silence().advice(ADVICE)?;
+    ann.expect_silence().map_err(two_winners).advice(ADVICE)?;
     let last = racers.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
     ann.say("/who")?;
     ann.expect_where(
@@ -198,6 +228,7 @@ fn rename_race(ctx: &Ctx) -> Expect {
             })
         },
     )
+    .map_err(two_winners)
     .advice(ADVICE)?;
     Ok(())
 }

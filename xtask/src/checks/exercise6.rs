@@ -16,6 +16,7 @@ use super::chat::{
     joined, left, said,
 };
 use crate::grader::failure::{Advise, Expect, Failure, Problem};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::{Peer, Wire};
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -112,10 +113,16 @@ pub fn check() -> Check {
         exercise: 6,
         idea: "dead and stalled clients never stall the room",
         wire: Wire::Lines,
+        kind: Kind::Chat,
         scenarios: vec![
             Scenario {
                 name: "a client reset mid-chat is announced once, and the room goes on",
                 run: reset_mid_chat,
+            },
+            Scenario {
+                name: "clients that vanish while others talk are announced once each, and the \
+                       room goes on",
+                run: vanish_while_others_talk,
             },
             Scenario {
                 name: "a client that stops reading never stalls the others (8 MB of chat, flood \
@@ -168,6 +175,90 @@ fn reset_mid_chat(ctx: &Ctx) -> Expect {
     for peer in [&mut ann, &mut bob] {
         peer.expect_tolerated(&left(&name)).advice(LEAVE_ADVICE)?;
     }
+    all_silent(&mut [&mut ann, &mut bob], LEAVE_ADVICE)
+}
+
+/// How many times clients vanish in the middle of everyone's bursts, how
+/// many lines each talker sends per burst, and how many each of the
+/// vanishing clients sends first. Within any flood control's allowance: 3
+/// bursts of 15 lines, plus a name and a last line, stay under 50.
+const VANISHING_ROUNDS: usize = 3;
+const BURST_LINES: usize = 15;
+const LAST_WORDS: usize = 10;
+
+/// ann and bob each send a burst of lines in one write while three clients,
+/// busy sending lines of their own, reset their connections. The server is
+/// writing to them as they vanish, and their own threads are busy with
+/// their last words: some write to a departed client fails before its
+/// reader notices the reset. That failed write must remove the client
+/// (once) without stopping the others. A server whose cleanup takes the
+/// room's lock again (the Python lesson's `broadcast()` calling
+/// `remove_client()`) deadlocks right here.
+fn vanish_while_others_talk(ctx: &Ctx) -> Expect {
+    const ADVICE: &str = "A write to a client that vanished fails: remove that client right \
+        there (once), under the lock you already hold, tell the others once, and go on with \
+        the rest of the room.";
+    let mut ann = join(ctx, "ann", &mut [])?;
+    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
+    let lines = |who: &str, round: usize, count: usize| -> Vec<String> {
+        (0..count)
+            .map(|i| format!("{who} {round}.{i:02}"))
+            .collect()
+    };
+    let bytes = |texts: &[String]| -> Vec<u8> {
+        texts
+            .iter()
+            .flat_map(|t| format!("{t}\n").into_bytes())
+            .collect()
+    };
+    for round in 0..VANISHING_ROUNDS {
+        let mut cat = join(ctx, "cat", &mut [&mut ann, &mut bob])?;
+        let mut dan = join(ctx, "dan", &mut [&mut ann, &mut bob, &mut cat])?;
+        let eve = join(ctx, "eve", &mut [&mut ann, &mut bob, &mut cat, &mut dan])?;
+        let mut vanishing = [cat, dan, eve];
+        ctx.note(format!(
+            "cat, dan and eve send {LAST_WORDS} lines each and vanish (reset), while ann and \
+             bob send {BURST_LINES} lines each in one write"
+        ));
+        // Their last words may arrive or not, their leave notices anywhere:
+        // each is allowed once.
+        for victim in &vanishing {
+            for text in lines(victim.label(), round, LAST_WORDS) {
+                for peer in [&mut ann, &mut bob] {
+                    peer.tolerate_once(&said(&victim.name, &text));
+                }
+            }
+            for peer in [&mut ann, &mut bob] {
+                peer.tolerate_once(&left(&victim.name));
+            }
+        }
+        for victim in &mut vanishing {
+            let last_words = bytes(&lines(victim.label(), round, LAST_WORDS));
+            victim.send(&last_words)?;
+        }
+        let (from_ann, from_bob) = (
+            lines("ann", round, BURST_LINES),
+            lines("bob", round, BURST_LINES),
+        );
+        ann.send(&bytes(&from_ann))?;
+        bob.send(&bytes(&from_bob))?;
+        let gone: Vec<String> = vanishing.iter().map(|v| v.name.clone()).collect();
+        for victim in vanishing {
+            victim.reset();
+        }
+        for text in &from_bob {
+            ann.expect(&said(&bob.name, text)).advice(ADVICE)?;
+        }
+        for text in &from_ann {
+            bob.expect(&said(&ann.name, text)).advice(ADVICE)?;
+        }
+        for peer in [&mut ann, &mut bob] {
+            for name in &gone {
+                peer.expect_tolerated(&left(name)).advice(LEAVE_ADVICE)?;
+            }
+        }
+    }
+    chat(&mut ann, "still here", &mut [&mut bob]).advice(ADVICE)?;
     all_silent(&mut [&mut ann, &mut bob], LEAVE_ADVICE)
 }
 

@@ -5,6 +5,7 @@
 
 use super::chat::{self, all_silent, chat, from_server, join, said};
 use crate::grader::failure::{Advise, Expect, Problem};
+use crate::grader::liveness::Kind;
 use crate::grader::peer::{Wire, encode};
 use crate::grader::{Check, Ctx, Scenario};
 
@@ -13,6 +14,7 @@ pub fn check() -> Check {
         exercise: 7,
         idea: "length-prefixed frames",
         wire: Wire::Frames,
+        kind: Kind::Chat,
         scenarios: vec![
             Scenario {
                 name: "a newcomer is announced and messages carry the sender's name, as frames",

@@ -1,12 +1,13 @@
 //! What went wrong in a scenario, as data: the grader's clients report a
 //! [`Problem`] (a timeout, an EOF, a wrong line, ...), the scenario adds what
-//! it expected and, where it knows better, advice about the idea it tests.
-//! `hints.rs` turns the problem into plain words.
+//! it expected, advice about the idea it tests and, where it recognises the
+//! symptom, its own [`Finding`]. `diagnosis.rs` picks the one diagnosis that
+//! fits what the transcript shows; `hints.rs` puts it into plain words.
 
 use std::fmt;
 use std::time::Duration;
 
-use super::transcript::escape_shortened;
+use super::transcript::{MAX_SHOWN_BYTES, escape_shortened};
 
 /// What a grader client was waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,9 +75,19 @@ pub enum Problem {
         waiting: Waiting,
         expected: String,
         got: Vec<u8>,
+        /// The exact message (or bytes) that was due, when one was.
+        wanted: Option<Box<[u8]>>,
+        /// What arrived right after `got` (on a line wire, the next few
+        /// lines): where the server cut the stream shows in it.
+        followed: Box<[u8]>,
     },
     /// Something arrived where nothing should have.
     NotSilent { client: String, got: Vec<u8> },
+    /// A client received its own message back, or the notice of its own
+    /// arrival.
+    OwnWords { client: String, got: Vec<u8> },
+    /// The scenario passed, but afterwards a fresh client got no answer.
+    Unresponsive { waited: Duration, when: String },
     /// A frame header announced an absurd length.
     FrameTooLong {
         client: String,
@@ -143,12 +154,36 @@ impl Problem {
             Problem::SendFailed { client, error, .. } => {
                 format!("{client} could not send: {error}")
             }
+            Problem::Mismatch {
+                client,
+                got,
+                wanted,
+                waiting: Waiting::Bytes(_),
+                ..
+            } => match wanted.as_deref().and_then(|w| first_difference(w, got)) {
+                Some(at) if got.len() > MAX_SHOWN_BYTES => format!(
+                    "{client} received {} bytes, different from byte {at} on: {}",
+                    got.len(),
+                    escape_shortened(&got[at..])
+                ),
+                _ => format!("{client} received {}", escape_shortened(got)),
+            },
             Problem::Mismatch { client, got, .. } => {
                 format!("{client} received {}", escape_shortened(got))
             }
             Problem::NotSilent { client, got } => {
                 format!("{client} received {}", escape_shortened(got))
             }
+            Problem::OwnWords { client, got } => {
+                format!(
+                    "{client} received its own words back: {}",
+                    escape_shortened(got)
+                )
+            }
+            Problem::Unresponsive { waited, when } => format!(
+                "{when}, a fresh client got no answer in {:.1} s",
+                waited.as_secs_f64()
+            ),
             Problem::FrameTooLong {
                 client,
                 header,
@@ -180,12 +215,27 @@ impl Problem {
     }
 }
 
+/// Where `got` first differs from `wanted` (`None` if one is the start of
+/// the other).
+pub fn first_difference(wanted: &[u8], got: &[u8]) -> Option<usize> {
+    wanted.iter().zip(got).position(|(w, g)| w != g)
+}
+
 fn with_partial(text: String, partial: &[u8]) -> String {
     if partial.is_empty() {
         text
     } else {
         format!("{text}, after only {}", escape_shortened(partial))
     }
+}
+
+/// A scenario's own diagnosis of a symptom it recognises (`ann got the first
+/// of three lines, not the others` is framing): an id, for tests and JSON,
+/// and the hint's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub id: &'static str,
+    pub text: String,
 }
 
 /// A failed expectation: what went wrong, what was expected, and what the
@@ -196,8 +246,14 @@ pub struct Failure {
     pub problem: Box<Problem>,
     /// The expectation, as a sentence: `ann receives "bob: hi\n"`.
     pub expected: String,
-    /// The scenario's advice about the idea it tests, if any.
+    /// The scenario's advice about the idea it tests, if any. It follows
+    /// the diagnosis only when the server is alive and answered something
+    /// else, or nothing, in time: advice about a message never explains a
+    /// crash or a deadlock.
     pub advice: Option<String>,
+    /// The scenario's own diagnosis, which replaces the general one (again
+    /// only while the server is alive and answering).
+    pub finding: Option<Finding>,
 }
 
 impl Failure {
@@ -206,6 +262,7 @@ impl Failure {
             problem: Box::new(problem),
             expected: expected.into(),
             advice: None,
+            finding: None,
         }
     }
 
@@ -213,6 +270,22 @@ impl Failure {
     pub fn with_advice(mut self, advice: impl Into<String>) -> Failure {
         self.advice = Some(advice.into());
         self
+    }
+
+    /// The same failure with the scenario's own diagnosis (the first given wins).
+    pub fn found(mut self, id: &'static str, text: impl Into<String>) -> Failure {
+        if self.finding.is_none() {
+            self.finding = Some(Finding {
+                id,
+                text: text.into(),
+            });
+        }
+        self
+    }
+
+    /// Whether nothing at all arrived while a client waited for a message.
+    pub fn nothing_arrived(&self) -> bool {
+        matches!(&*self.problem, Problem::Timeout { partial, .. } if partial.is_empty())
     }
 
     /// A scenario's own check failed: `what` was observed instead.

@@ -2,13 +2,22 @@
 //! clients, and reports each one with a transcript when it fails.
 //!
 //! A server the grader starts itself is started afresh for every scenario
-//! (so one scenario's leftovers never break the next, and a crash is pinned
-//! on the scenario that caused it), and the scenarios run side by side. A
-//! server given with `--addr` is shared: the scenarios run one after the
-//! other and skip traffic that is not theirs (see `room.rs`).
+//! (so one scenario's leftovers never break the next, and a crash or a
+//! deadlock is pinned on the scenario that caused it), and the scenarios
+//! run side by side. A server given with `--addr` is shared: the scenarios
+//! run one after the other and skip traffic that is not theirs (see
+//! `room.rs`); after each, a fresh client checks that the server still
+//! answers, and if it does not, grading stops there and says what could
+//! not be tested.
+//!
+//! Each failure gets one diagnosis (`diagnosis.rs`), from what the clients
+//! saw and from whether the server still answered a fresh client
+//! (`liveness.rs`).
 
+pub mod diagnosis;
 pub mod failure;
 pub mod hints;
+pub mod liveness;
 pub mod peer;
 pub mod report;
 pub mod room;
@@ -22,7 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use diagnosis::{Diagnosis, Evidence};
 use failure::{Expect, Failure, Problem};
+use liveness::{Kind, Liveness};
 use peer::{Connections, Links, Peer, Wire};
 use room::Room;
 use server::ServerProcess;
@@ -42,6 +53,8 @@ pub struct Check {
     pub idea: &'static str,
     /// How chat messages travel (echo and raw relay: `Raw`).
     pub wire: Wire,
+    /// What kind of server it is, for the liveness probe.
+    pub kind: Kind,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -67,14 +80,19 @@ pub struct Options {
 pub struct Outcome {
     pub scenario: &'static str,
     pub failure: Option<Failure>,
+    /// The one diagnosis of the failure (none for a pass).
+    pub diagnosis: Option<Diagnosis>,
     /// The transcript, rendered (both voices).
     pub transcript: Vec<String>,
     /// Whether the transcript holds the server's own output.
     pub has_server_output: bool,
     /// Whether the clients' bytes are shown as frames.
     pub framed: bool,
-    /// The hint drawn from the server's output (a panic message), if any.
-    pub output_hint: Option<String>,
+    /// Whether the server answered no one any more when the scenario ended
+    /// (nothing more can be tested on it).
+    pub server_gone: bool,
+    /// Whether any client received anything from the server.
+    pub heard: bool,
     pub elapsed: Duration,
 }
 
@@ -89,13 +107,18 @@ impl Outcome {
 pub struct Report {
     pub exercise: u8,
     pub outcomes: Vec<Outcome>,
-    /// Scenarios not run because the server did not start.
-    pub not_run: usize,
+    /// Scenarios that could not be run, in order.
+    pub not_run: Vec<&'static str>,
+    /// Why they could not (the server did not start, or stopped answering).
+    pub why_not_run: Option<String>,
+    /// The diagnosis of the server going quiet, when no scenario's own
+    /// diagnosis already says it (it went quiet as a scenario's clients left).
+    pub stop_hint: Option<String>,
 }
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.not_run == 0 && self.outcomes.iter().all(Outcome::passed)
+        self.not_run.is_empty() && self.outcomes.iter().all(Outcome::passed)
     }
 
     pub fn passed_count(&self) -> usize {
@@ -103,7 +126,7 @@ impl Report {
     }
 
     pub fn total(&self) -> usize {
-        self.outcomes.len() + self.not_run
+        self.outcomes.len() + self.not_run.len()
     }
 }
 
@@ -121,7 +144,9 @@ pub fn grade(
     let mut report = Report {
         exercise: check.exercise,
         outcomes: Vec::new(),
-        not_run: 0,
+        not_run: Vec::new(),
+        why_not_run: None,
+        stop_hint: None,
     };
     let mut emit = |outcome: Outcome, report: &mut Report| {
         each(&outcome);
@@ -130,9 +155,36 @@ pub fn grade(
     let binary = match target {
         Target::Binary(binary) => binary,
         Target::Address(addr) => {
-            for scenario in &check.scenarios {
-                let outcome = run_scenario(check, scenario, Server::Shared(*addr), options);
+            // Whether the server answered anything in an earlier scenario:
+            // silence from then on means it stopped.
+            let mut answered = false;
+            for (i, scenario) in check.scenarios.iter().enumerate() {
+                let server = Server::Shared(*addr, answered);
+                let outcome = run_scenario(check, scenario, server, options);
+                answered |= outcome.heard;
+                let gone = outcome.server_gone;
                 emit(outcome, &mut report);
+                if gone {
+                    // Everything after would fail for the same reason.
+                    report.not_run = check.scenarios[i + 1..].iter().map(|s| s.name).collect();
+                    let last = report.outcomes.last();
+                    report.why_not_run = Some(why_gone(last, scenario.name));
+                    let explained = last
+                        .and_then(|o| o.diagnosis.as_ref())
+                        .is_some_and(|d| d.id == "stopped-answering");
+                    let reachable = !last.and_then(|o| o.failure.as_ref()).is_some_and(|f| {
+                        matches!(
+                            *f.problem,
+                            Problem::Refused { .. } | Problem::ConnectFailed { .. }
+                        )
+                    });
+                    if !explained && reachable {
+                        let words =
+                            hints::stopped_answering_when_they_left(options.timeouts.probe());
+                        report.stop_hint = Some(words.text);
+                    }
+                    break;
+                }
             }
             return report;
         }
@@ -144,7 +196,8 @@ pub fn grade(
         Err((problem, output)) => {
             let outcome = startup_failure(problem, &output, started.elapsed());
             emit(outcome, &mut report);
-            report.not_run = check.scenarios.len();
+            report.not_run = check.scenarios.iter().map(|s| s.name).collect();
+            report.why_not_run = Some("the server did not start".into());
             return report;
         }
     };
@@ -181,25 +234,53 @@ pub fn grade(
     report
 }
 
+/// Why a shared server cannot be graded further after `scenario`.
+fn why_gone(outcome: Option<&Outcome>, scenario: &str) -> String {
+    let problem = outcome
+        .and_then(|o| o.failure.as_ref())
+        .map(|f| &*f.problem);
+    let diagnosis = outcome.and_then(|o| o.diagnosis.as_ref()).map(|d| d.id);
+    match problem {
+        Some(Problem::Refused { .. } | Problem::ConnectFailed { .. }) => {
+            format!("the server could not be reached any more during `{scenario}`")
+        }
+        Some(Problem::Unresponsive { .. }) => {
+            format!("the server stopped answering anyone when the clients of `{scenario}` left")
+        }
+        _ if diagnosis == Some("stopped-answering") && !outcome.is_some_and(|o| o.heard) => {
+            format!("the server answered no one any more from `{scenario}` on")
+        }
+        _ if diagnosis == Some("stopped-answering") => {
+            format!("the server stopped answering anyone during `{scenario}`")
+        }
+        _ => format!("the server stopped answering anyone when the clients of `{scenario}` left"),
+    }
+}
+
 /// Where a scenario's server comes from.
 enum Server {
     /// Started by the grader for this scenario (maybe already running).
     Own(Option<ServerProcess>, PathBuf),
-    /// Run by someone else, possibly shared with others.
-    Shared(SocketAddr),
+    /// Run by someone else, possibly shared with others; and whether it
+    /// answered anything in an earlier scenario.
+    Shared(SocketAddr, bool),
 }
 
 fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Outcome {
+    let failure = Failure::new(
+        problem,
+        "the first line on stdout is `listening on IP:PORT`",
+    );
+    let diagnosis = Diagnosis::from(hints::for_problem(&failure.problem, false));
     Outcome {
         scenario: STARTUP,
-        output_hint: hints::output_hint(output),
-        transcript: transcript::render(&[], output, false),
+        diagnosis: Some(diagnosis),
+        transcript: transcript::render(&Log::default(), output, false),
         framed: false,
         has_server_output: true,
-        failure: Some(Failure::new(
-            problem,
-            "the first line on stdout is `listening on IP:PORT`",
-        )),
+        failure: Some(failure),
+        server_gone: true,
+        heard: false,
         elapsed,
     }
 }
@@ -207,16 +288,16 @@ fn startup_failure(problem: Problem, output: &[Entry], elapsed: Duration) -> Out
 fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Options) -> Outcome {
     let started = Instant::now();
     let timeouts = options.timeouts;
-    let (process, addr, binary) = match server {
-        Server::Shared(addr) => (None, addr, None),
+    let (process, addr, binary, answered_earlier) = match server {
+        Server::Shared(addr, answered) => (None, addr, None, answered),
         Server::Own(Some(process), binary) => {
             let addr = process.addr;
-            (Some(process), addr, Some(binary))
+            (Some(process), addr, Some(binary), false)
         }
         Server::Own(None, binary) => match ServerProcess::start(&binary, &timeouts) {
             Ok(process) => {
                 let addr = process.addr;
-                (Some(process), addr, Some(binary))
+                (Some(process), addr, Some(binary), false)
             }
             Err((problem, output)) => {
                 let mut outcome = startup_failure(problem, &output, started.elapsed());
@@ -227,6 +308,9 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
     };
     let log = Log::default();
     let connections = Arc::new(Connections::default());
+    let slow_readers = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shared = process.is_none();
     let (result, restarted) = {
         let ctx = Ctx {
             addr,
@@ -234,8 +318,10 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
             links: Links {
                 log: log.clone(),
                 timeouts,
-                room: Arc::new(Room::new(process.is_none())),
+                room: Arc::new(Room::new(shared)),
                 connections: Arc::clone(&connections),
+                slow_readers: Arc::clone(&slow_readers),
+                heard: Arc::clone(&heard),
             },
             server: process.as_ref(),
             binary: binary.as_deref(),
@@ -251,59 +337,225 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
     // A scenario that started its own server (see `Ctx::with_flood_control_off`)
     // is reported with that one: its output, its crash.
     let process = restarted.or(process);
-    // Every client stays connected until here: record what they left
-    // unread, then close them all.
-    connections.close_all(&log);
     let mut failure = result.err();
-    if let Some(process) = &process {
-        // A server that died shows it: its connections end. Give the exit a
-        // moment to be visible, then blame the crash rather than its symptom.
-        let connection_ended = failure.as_ref().is_some_and(|f| {
-            matches!(
-                *f.problem,
-                Problem::Closed { .. }
-                    | Problem::Reset { .. }
-                    | Problem::Refused { .. }
-                    | Problem::SendFailed { .. }
-            )
-        });
-        let deadline = Instant::now() + timeouts.silence();
-        let mut status = process.exit_status();
-        while status.is_none() && connection_ended && Instant::now() < deadline {
-            thread::sleep(timeouts.piece_gap());
-            status = process.exit_status();
-        }
-        if let Some(status) = status {
-            let (during, expected) = match failure {
-                Some(f) => (Some(f.problem), f.expected),
-                None => (None, "the server keeps running".to_string()),
-            };
-            failure = Some(Failure::new(
-                Problem::Crashed {
-                    status: status.to_string(),
-                    during,
-                },
-                expected,
-            ));
-        }
+    let heard = heard.load(std::sync::atomic::Ordering::Relaxed);
+    let answered_before = heard || answered_earlier;
+    // Every client stays connected until here: record what they left unread.
+    connections.record_unread(&log);
+    let status = process
+        .as_ref()
+        .and_then(|p| exit_status(p, failure.as_ref(), &timeouts));
+    if let Some(status) = &status {
+        let (during, expected) = match failure {
+            Some(f) => (Some(f.problem), f.expected),
+            None => (None, "the server keeps running".to_string()),
+        };
+        failure = Some(Failure::new(
+            Problem::Crashed {
+                status: status.to_string(),
+                during,
+            },
+            expected,
+        ));
     }
+    // A failure by silence: does the server still answer a fresh client?
+    // (A chat or a relay that never answered anything cannot have stopped;
+    // an echo server may have been busy with another client all along.)
+    let doubtful = status.is_none()
+        && (answered_before || matches!(check.kind, Kind::Echo { .. }))
+        && failure
+            .as_ref()
+            .is_some_and(|f| diagnosis::worth_probing(&f.problem));
+    let Probed { liveness, after } = probe_around_departures(
+        check,
+        addr,
+        &timeouts,
+        &log,
+        &connections,
+        Probing {
+            doubtful,
+            shared,
+            crashed: status.is_some(),
+        },
+    );
+    if failure.is_none() && after == Some(false) {
+        failure = Some(Failure::new(
+            Problem::Unresponsive {
+                waited: timeouts.probe(),
+                when: "once this scenario's clients had left".into(),
+            },
+            "the server keeps answering once the scenario's clients have left",
+        ));
+    }
+    let refused = failure.as_ref().is_some_and(|f| {
+        matches!(
+            *f.problem,
+            Problem::Refused { .. } | Problem::ConnectFailed { .. }
+        )
+    });
+    let server_gone = after == Some(false) || status.is_some() || (shared && refused);
     let has_server_output = process.is_some();
     let server_output = process
         .as_ref()
         .map(ServerProcess::output)
         .unwrap_or_default();
     drop(process); // kills the server
+    let slow_readers = slow_readers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let diagnosis = failure.as_ref().map(|failure| {
+        diagnosis::diagnose(&Evidence {
+            failure,
+            liveness,
+            server_output: &server_output,
+            answered_before,
+            heard_here: heard,
+            slow_reader: slow_readers.first().map(String::as_str),
+            kind: check.kind,
+            timeouts,
+        })
+    });
     Outcome {
         scenario: scenario.name,
-        output_hint: failure
-            .as_ref()
-            .and_then(|_| hints::output_hint(&server_output)),
-        transcript: transcript::render(&log.entries(), &server_output, check.wire == Wire::Frames),
+        diagnosis,
+        transcript: transcript::render(&log, &server_output, check.wire == Wire::Frames),
         framed: check.wire == Wire::Frames,
         has_server_output,
         failure,
+        server_gone,
+        heard,
         elapsed: started.elapsed(),
     }
+}
+
+/// When to probe a server's liveness after a scenario.
+struct Probing {
+    /// The scenario failed by a silence the probes can explain.
+    doubtful: bool,
+    /// Someone else's server (`--addr`): check it survived the departures.
+    shared: bool,
+    crashed: bool,
+}
+
+/// What the probes found.
+struct Probed {
+    /// What explains the failure (only a doubtful one is explained).
+    liveness: Liveness,
+    /// Whether a fresh client got an answer once the scenario's clients had
+    /// left, if that was tried.
+    after: Option<bool>,
+}
+
+/// Closes the scenario's connections, probing the server before (with the
+/// scenario's clients still connected) and after, as `probing` calls for:
+/// see `liveness.rs`.
+fn probe_around_departures(
+    check: &Check,
+    addr: SocketAddr,
+    timeouts: &Timeouts,
+    log: &Log,
+    connections: &Connections,
+    probing: Probing,
+) -> Probed {
+    let probe = || {
+        let mark = log.mark();
+        let probe = liveness::answers(check.kind, check.wire, addr, *timeouts);
+        log.hide(mark, probe.about);
+        probe.answered
+    };
+    let Probing {
+        doubtful,
+        shared,
+        crashed,
+    } = probing;
+    // Serving one client at a time is correct for exercise 1: only the
+    // probe after its clients left can tell.
+    let one_at_a_time = matches!(
+        check.kind,
+        Kind::Echo {
+            one_at_a_time: true
+        }
+    );
+    let during = (doubtful && !one_at_a_time).then(|| {
+        let answered = probe();
+        note_probe(
+            log,
+            "with the scenario's clients still connected",
+            answered,
+            timeouts,
+        );
+        answered
+    });
+    connections.close_all();
+    let after = if crashed || (during == Some(true) && !shared) {
+        None
+    } else if doubtful || shared {
+        if shared {
+            // Clients leaving is a classic moment for a server to deadlock
+            // (a failed write to a departed client): let it happen first.
+            thread::sleep(liveness::after_departures(*timeouts));
+        }
+        let answered = probe();
+        if doubtful || !answered {
+            note_probe(
+                log,
+                "once the scenario's clients had left",
+                answered,
+                timeouts,
+            );
+        }
+        Some(answered)
+    } else {
+        None
+    };
+    // Only a silence is explained by the probes; a wrong answer stays the
+    // diagnosis even if the server died afterwards.
+    let liveness = if doubtful {
+        liveness::judge(during, after)
+    } else {
+        Liveness::NotChecked
+    };
+    Probed { liveness, after }
+}
+
+/// Writes what a liveness probe found into the transcript, in the grader's voice.
+fn note_probe(log: &Log, when: &str, answered: bool, timeouts: &Timeouts) {
+    let verdict = if answered {
+        "it answered".to_string()
+    } else {
+        format!("no answer in {:.1} s", timeouts.probe().as_secs_f64())
+    };
+    log.note(
+        "grader",
+        format!("{when}, a fresh client tries the server: {verdict}"),
+    );
+}
+
+/// The exit status of a server process that died during the scenario. A
+/// dying server shows it first by ending its connections: then give the
+/// exit a moment to be visible, so the crash is blamed, not its symptom.
+fn exit_status(
+    process: &ServerProcess,
+    failure: Option<&Failure>,
+    timeouts: &Timeouts,
+) -> Option<std::process::ExitStatus> {
+    let connection_ended = failure.is_some_and(|f| {
+        matches!(
+            *f.problem,
+            Problem::Closed { .. }
+                | Problem::Reset { .. }
+                | Problem::Refused { .. }
+                | Problem::SendFailed { .. }
+        )
+    });
+    let deadline = Instant::now() + timeouts.silence();
+    let mut status = process.exit_status();
+    while status.is_none() && connection_ended && Instant::now() < deadline {
+        thread::sleep(timeouts.piece_gap());
+        status = process.exit_status();
+    }
+    status
 }
 
 /// What a scenario works with: where the server is, the timeouts, and a way
@@ -413,6 +665,26 @@ impl Ctx<'_> {
     /// A name no one else uses, starting with `label`.
     pub fn unique_name(&self, label: &str) -> String {
         self.links.room.unique_name(label)
+    }
+
+    /// Marks the start of a stretch of the transcript that may be folded
+    /// into one line once it went as planned (see [`Ctx::fold`]).
+    pub fn mark(&self) -> transcript::Mark {
+        self.links.log.mark()
+    }
+
+    /// Tells everything since `mark` in one line by `label` (a join that
+    /// worked), leaving out the server's lines of that moment that mention
+    /// `about` or any probe client.
+    pub fn fold(
+        &self,
+        mark: transcript::Mark,
+        label: &str,
+        summary: String,
+        mut about: Vec<String>,
+    ) {
+        about.extend(self.links.room.probe_names());
+        self.links.log.fold(mark, label, summary, about);
     }
 
     /// A note in the grader's own voice.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::failure::{Expect, Failure, Problem, Waiting};
-use super::room::Room;
+use super::room::{self, Room};
 use super::timeouts::Timeouts;
 use super::transcript::{Event, Log, Voice, escape, escape_shortened};
 
@@ -82,14 +82,18 @@ impl Connections {
     }
 
     /// Records what each open connection received and nobody read (a
-    /// message broadcast by mistake shows up here), then closes them all.
-    pub fn close_all(&self, log: &Log) {
-        let open = std::mem::take(&mut *self.lock());
-        for connection in &open {
+    /// message broadcast by mistake shows up here).
+    pub fn record_unread(&self, log: &Log) {
+        for connection in self.lock().iter() {
             if !connection.quiet.load(Ordering::Relaxed) {
                 record_unread(connection, log);
             }
         }
+    }
+
+    /// Closes every connection still open (their last handles are these).
+    pub fn close_all(&self) {
+        drop(std::mem::take(&mut *self.lock()));
     }
 }
 
@@ -127,6 +131,10 @@ pub(crate) struct Links {
     pub timeouts: Timeouts,
     pub room: Arc<Room>,
     pub connections: Arc<Connections>,
+    /// The labels of the clients that stop reading on purpose.
+    pub slow_readers: Arc<Mutex<Vec<String>>>,
+    /// Set once any client received anything from the server.
+    pub heard: Arc<AtomicBool>,
 }
 
 /// Why a read stopped without data.
@@ -153,6 +161,7 @@ pub struct Peer {
     /// This connection's number in `connections`.
     id: u64,
     quiet: Arc<AtomicBool>,
+    heard: Arc<AtomicBool>,
     /// Messages that may arrive at most once, anywhere, and are then skipped.
     tolerated: Vec<(Vec<u8>, bool)>,
 }
@@ -173,6 +182,8 @@ impl Peer {
             timeouts,
             room,
             connections,
+            slow_readers,
+            heard,
         } = links;
         let expected = format!("{label} can connect to {addr}");
         let failed = |error: std::io::Error| {
@@ -206,6 +217,10 @@ impl Peer {
             .local_addr()
             .map_or_else(|_| "?".to_string(), |a| a.to_string());
         let note = if small_receive_buffer {
+            slow_readers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(label.to_string());
             format!("connected from {local} (with a tiny receive buffer)")
         } else {
             format!("connected from {local}")
@@ -226,6 +241,7 @@ impl Peer {
             connections,
             id,
             quiet,
+            heard,
             tolerated: Vec::new(),
         })
     }
@@ -381,6 +397,7 @@ impl Peer {
                     return Err(Stop::Eof);
                 }
                 Ok(n) => {
+                    self.heard.store(true, Ordering::Relaxed);
                     if !self.is_quiet() {
                         self.log.push(
                             Voice::Client(self.label.clone()),
@@ -553,15 +570,9 @@ impl Peer {
                     return Ok(true);
                 }
                 if !self.skip(&got) {
-                    return Err(Failure::new(
-                        Problem::Mismatch {
-                            client: self.label.clone(),
-                            waiting: self.waiting_for_message(),
-                            expected: self.describe(message),
-                            got: encode(self.wire, &got),
-                        },
-                        expected,
-                    ));
+                    let description = self.describe(message);
+                    let problem = self.unexpected(&got, description, Some(message.as_bytes()));
+                    return Err(Failure::new(problem, expected));
                 }
             }
             match self.fill(deadline) {
@@ -600,6 +611,12 @@ impl Peer {
         }
     }
 
+    /// Waits up to `window` for any byte at all: `true` if one came (it is
+    /// kept, unread), `false` on silence, EOF or a reset.
+    pub fn wait_for_anything(&mut self, window: Duration) -> bool {
+        !self.pending.is_empty() || self.fill(Instant::now() + window).is_ok()
+    }
+
     /// Receives the next message, whatever it is.
     pub fn receive(&mut self) -> Expect<String> {
         self.expect_where("a message", |_| true)
@@ -608,7 +625,7 @@ impl Peer {
     /// Receives the next message and checks it is exactly `message`.
     pub fn expect(&mut self, message: &str) -> Expect {
         let description = self.describe(message);
-        self.expect_where(&description, |got| got == message)
+        self.receive_checked(&description, |got| got == message, Some(message))
             .map(|_| ())
     }
 
@@ -617,6 +634,15 @@ impl Peer {
         &mut self,
         description: &str,
         fits: impl Fn(&str) -> bool,
+    ) -> Expect<String> {
+        self.receive_checked(description, fits, None)
+    }
+
+    fn receive_checked(
+        &mut self,
+        description: &str,
+        fits: impl Fn(&str) -> bool,
+        wanted: Option<&str>,
     ) -> Expect<String> {
         let expected = format!("{} receives {description}", self.label);
         let waited = self.timeouts.wait();
@@ -627,16 +653,77 @@ impl Peer {
         if fits(&text) {
             Ok(text)
         } else {
-            Err(Failure::new(
-                Problem::Mismatch {
-                    client: self.label.clone(),
-                    waiting: self.waiting_for_message(),
-                    expected: description.to_string(),
-                    got: encode(self.wire, &message),
-                },
-                expected,
-            ))
+            let problem =
+                self.unexpected(&message, description.to_string(), wanted.map(str::as_bytes));
+            Err(Failure::new(problem, expected))
         }
+    }
+
+    /// Whether `message` is this client's own: its words coming back
+    /// (`NAME: ...` with its own name, or on a raw relay its own address
+    /// as the prefix), or the notice of its own arrival.
+    fn is_own(&self, message: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(message);
+        match self.wire {
+            Wire::Raw => text.starts_with(&format!("{}: ", self.local_addr())),
+            _ if self.name.is_empty() => false,
+            _ => {
+                text.starts_with(&format!("{}: ", self.name))
+                    || room::joined_name(&text) == Some(self.name.as_str())
+            }
+        }
+    }
+
+    /// The problem when `message` arrived instead of what `description`
+    /// says: its own words, or a mismatch with what followed it (where the
+    /// server cut the stream shows there).
+    fn unexpected(
+        &mut self,
+        message: &[u8],
+        description: String,
+        wanted: Option<&[u8]>,
+    ) -> Problem {
+        let got = encode(self.wire, message);
+        if self.is_own(message) && !wanted.is_some_and(|w| self.is_own(w)) {
+            return Problem::OwnWords {
+                client: self.label.clone(),
+                got,
+            };
+        }
+        let followed = if self.wire == Wire::Lines {
+            self.following_lines()
+        } else {
+            Vec::new()
+        };
+        Problem::Mismatch {
+            client: self.label.clone(),
+            waiting: self.waiting_for_message(),
+            expected: description,
+            got,
+            wanted: wanted.map(|w| encode(self.wire, w).into()),
+            followed: followed.into(),
+        }
+    }
+
+    /// The next few lines that arrive within the silence window (left in
+    /// `pending`, since the scenario is over anyway): what came right after
+    /// a wrong line tells a line cut in the wrong place from a wrong text.
+    fn following_lines(&mut self) -> Vec<u8> {
+        const LINES: usize = 4;
+        let deadline = Instant::now() + self.timeouts.silence();
+        while self.pending.iter().filter(|&&b| b == b'\n').count() < LINES {
+            if self.fill(deadline).is_err() {
+                break;
+            }
+        }
+        let mut end = 0;
+        for _ in 0..LINES {
+            match self.pending[end..].iter().position(|&b| b == b'\n') {
+                Some(i) => end += i + 1,
+                None => break,
+            }
+        }
+        self.pending[..end].to_vec()
     }
 
     /// Receives exactly `expected` (raw bytes, however TCP splits them).
@@ -648,15 +735,22 @@ impl Peer {
             let have = self.pending.len().min(expected.len());
             if self.pending[..have] != expected[..have] {
                 let got = self.pending.clone();
-                return Err(Failure::new(
+                let problem = if self.is_own(&got) && !self.is_own(expected) {
+                    Problem::OwnWords {
+                        client: self.label.clone(),
+                        got,
+                    }
+                } else {
                     Problem::Mismatch {
                         client: self.label.clone(),
                         waiting: Waiting::Bytes(expected.len()),
                         expected: escape_shortened(expected),
                         got,
-                    },
-                    description,
-                ));
+                        wanted: Some(expected.into()),
+                        followed: Box::default(),
+                    }
+                };
+                return Err(Failure::new(problem, description));
             }
             if have == expected.len() {
                 self.pending.drain(..have);
@@ -705,13 +799,29 @@ impl Peer {
     }
 
     fn not_silent(&self, got: Vec<u8>, expected: &str) -> Failure {
-        Failure::new(
-            Problem::NotSilent {
-                client: self.label.clone(),
-                got,
-            },
-            expected,
-        )
+        let client = self.label.clone();
+        let own = match self.wire {
+            Wire::Raw => self.is_own(&got),
+            // `got` is one whole message, encoded.
+            _ => self
+                .take_message_from(&got)
+                .is_some_and(|m| self.is_own(&m)),
+        };
+        let problem = if own {
+            Problem::OwnWords { client, got }
+        } else {
+            Problem::NotSilent { client, got }
+        };
+        Failure::new(problem, expected)
+    }
+
+    /// The payload of the one message `bytes` holds on this wire.
+    fn take_message_from(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        match self.wire {
+            Wire::Raw => Some(bytes.to_vec()),
+            Wire::Lines => Some(bytes.strip_suffix(b"\n").unwrap_or(bytes).to_vec()),
+            Wire::Frames => bytes.get(4..).map(<[u8]>::to_vec),
+        }
     }
 
     /// Checks that the server closes this connection (EOF or reset) soon,
@@ -736,15 +846,25 @@ impl Peer {
                 },
             };
             if let Some(got) = unexpected {
-                return Err(Failure::new(
+                let own = self
+                    .take_message_from(&got)
+                    .is_some_and(|m| self.is_own(&m));
+                let problem = if own {
+                    Problem::OwnWords {
+                        client: self.label.clone(),
+                        got,
+                    }
+                } else {
                     Problem::Mismatch {
                         client: self.label.clone(),
                         waiting: Waiting::Close,
                         expected: "the connection to close".into(),
                         got,
-                    },
-                    expected,
-                ));
+                        wanted: None,
+                        followed: Box::default(),
+                    }
+                };
+                return Err(Failure::new(problem, expected));
             }
             match self.fill(deadline) {
                 Ok(_) => {}

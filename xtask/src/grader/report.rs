@@ -4,13 +4,16 @@
 
 use std::fmt::Write as _;
 
-use super::Outcome;
-use super::hints;
+use super::{Outcome, Report};
 use crate::json;
 use crate::term::{Colour, paint};
 
 /// The width hint paragraphs are wrapped to.
 const WRAP: usize = 92;
+
+/// The most lines one failure may take (expected, got, transcript, hint):
+/// one screen. The tests hold every failure they see to it.
+pub const ONE_SCREEN: usize = 40;
 
 /// One line: `  PASS  name  (0.4 s)`.
 pub fn scenario_line(outcome: &Outcome, colour: bool) -> String {
@@ -30,6 +33,22 @@ pub fn scenario_line(outcome: &Outcome, colour: bool) -> String {
 /// The lines under a scenario: for a failure, expected / got / transcript /
 /// hint; for a pass (shown with `--verbose`), the transcript alone.
 pub fn details(outcome: &Outcome, colour: bool) -> Vec<String> {
+    let mut lines = body(outcome, colour);
+    if let Some(text) = hint_text(outcome) {
+        lines.extend(hint_lines("hint:", &text, colour));
+    }
+    lines
+}
+
+/// [`details`] for a failure whose diagnosis was explained in full under
+/// the scenario `first`: the hint only points there.
+pub fn details_repeating(outcome: &Outcome, first: &str, colour: bool) -> Vec<String> {
+    let mut lines = body(outcome, colour);
+    lines.extend(repeated_hint(outcome, first, colour));
+    lines
+}
+
+fn body(outcome: &Outcome, colour: bool) -> Vec<String> {
     const INDENT: &str = "        ";
     let mut lines = Vec::new();
     if let Some(failure) = &outcome.failure {
@@ -47,16 +66,6 @@ pub fn details(outcome: &Outcome, colour: bool) -> Vec<String> {
     lines.push(format!("{INDENT}{}", transcript_legend(outcome, colour)));
     for line in &outcome.transcript {
         lines.push(format!("{INDENT}  {line}"));
-    }
-    if let Some(text) = hint_text(outcome) {
-        let label = paint("hint:", Colour::Yellow, colour);
-        for (i, line) in wrap(&text, WRAP).into_iter().enumerate() {
-            if i == 0 {
-                lines.push(format!("{INDENT}{label} {line}"));
-            } else {
-                lines.push(format!("{INDENT}      {line}"));
-            }
-        }
     }
     lines
 }
@@ -81,25 +90,59 @@ fn transcript_legend(outcome: &Outcome, colour: bool) -> String {
     paint(&legend, Colour::Bold, colour)
 }
 
-/// The whole hint: the scenario's advice about its idea and what the
-/// observed problem usually means (that first when it pinpoints the cause),
-/// then what the server's output shows.
+/// The hint: the failure's one diagnosis (see `diagnosis.rs`).
 pub fn hint_text(outcome: &Outcome) -> Option<String> {
-    let failure = outcome.failure.as_ref()?;
-    let mut parts = Vec::new();
-    if let Some(advice) = &failure.advice {
-        parts.push(advice.clone());
+    outcome.diagnosis.as_ref().map(|d| d.hint.clone())
+}
+
+/// A hint as indented, wrapped lines under a label.
+fn hint_lines(label: &str, text: &str, colour: bool) -> Vec<String> {
+    const INDENT: &str = "        ";
+    let painted = paint(label, Colour::Yellow, colour);
+    let pad = " ".repeat(label.chars().count() + 1);
+    wrap(text, WRAP)
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                format!("{INDENT}{painted} {line}")
+            } else {
+                format!("{INDENT}{pad}{line}")
+            }
+        })
+        .collect()
+}
+
+/// A short hint for a diagnosis already explained in full above, under an
+/// earlier scenario: its first sentence, and where the rest is.
+fn repeated_hint(outcome: &Outcome, first: &str, colour: bool) -> Vec<String> {
+    let Some(diagnosis) = &outcome.diagnosis else {
+        return Vec::new();
+    };
+    let headline = diagnosis.hint.split(": ").next().unwrap_or(&diagnosis.hint);
+    hint_lines(
+        "hint:",
+        &format!("{headline}, as in `{first}` above: see the hint there."),
+        colour,
+    )
+}
+
+/// The lines saying which scenarios could not be run, and why.
+pub fn not_run_lines(report: &Report, colour: bool) -> Vec<String> {
+    let Some(why) = &report.why_not_run else {
+        return Vec::new();
+    };
+    if report.not_run.is_empty() {
+        return Vec::new();
     }
-    let general = hints::hint(&failure.problem);
-    if hints::is_specific(&failure.problem) {
-        parts.insert(0, general);
-    } else {
-        parts.push(general);
+    let mut lines = vec![format!("  {}  {why}", paint("STOP", Colour::Red, colour))];
+    if let Some(hint) = &report.stop_hint {
+        lines.extend(hint_lines("hint:", hint, colour));
     }
-    if let Some(output_hint) = &outcome.output_hint {
-        parts.push(output_hint.clone());
+    for name in &report.not_run {
+        lines.push(format!("        not tested: {name}"));
     }
-    Some(parts.join(" "))
+    lines
 }
 
 /// Wraps `text` at word boundaries to lines of at most `width` characters
@@ -134,9 +177,10 @@ pub fn json_line(exercise: u8, target: &str, outcome: &Outcome) -> String {
     if let Some(failure) = &outcome.failure {
         let _ = write!(
             out,
-            ",\"expected\":{},\"got\":{},\"hint\":{},\"transcript\":[{}]",
+            ",\"expected\":{},\"got\":{},\"diagnosis\":{},\"hint\":{},\"transcript\":[{}]",
             json::string(&failure.expected),
             json::string(&failure.problem.observed()),
+            json::string(outcome.diagnosis.as_ref().map_or("", |d| d.id)),
             json::string(&hint_text(outcome).unwrap_or_default()),
             outcome
                 .transcript
@@ -150,32 +194,70 @@ pub fn json_line(exercise: u8, target: &str, outcome: &Outcome) -> String {
     out
 }
 
+/// One JSON object per scenario that could not be run.
+pub fn json_not_run_lines(report: &Report, target: &str) -> Vec<String> {
+    let why = report.why_not_run.as_deref().unwrap_or_default();
+    report
+        .not_run
+        .iter()
+        .map(|name| {
+            let mut line = format!(
+                "{{\"exercise\":{},\"target\":{},\"scenario\":{},\"passed\":false,\
+                 \"tested\":false,\"reason\":{}",
+                report.exercise,
+                json::string(target),
+                json::string(name),
+                json::string(why)
+            );
+            if let Some(hint) = &report.stop_hint {
+                let _ = write!(line, ",\"hint\":{}", json::string(hint));
+            }
+            line.push('}');
+            line
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::grader::diagnosis::{self, Evidence};
     use crate::grader::failure::{Failure, Problem, Waiting};
+    use crate::grader::liveness::{Kind, Liveness};
+    use crate::grader::timeouts::Timeouts;
 
     fn failing() -> Outcome {
+        let failure = Failure::new(
+            Problem::Timeout {
+                client: "ann".into(),
+                waiting: Waiting::Line,
+                waited: Duration::from_secs(3),
+                partial: b"bob: one".to_vec(),
+            },
+            r#"ann receives the line "bob: one\n""#,
+        )
+        .with_advice("Split the stream at each newline.");
+        let diagnosis = diagnosis::diagnose(&Evidence {
+            failure: &failure,
+            liveness: Liveness::NotChecked,
+            server_output: &[],
+            answered_before: true,
+            heard_here: true,
+            slow_reader: None,
+            kind: Kind::Chat,
+            timeouts: Timeouts::default(),
+        });
         Outcome {
             scenario: "three lines in one write are three messages",
-            failure: Some(
-                Failure::new(
-                    Problem::Timeout {
-                        client: "ann".into(),
-                        waiting: Waiting::Line,
-                        waited: Duration::from_secs(3),
-                        partial: b"bob: one".to_vec(),
-                    },
-                    r#"ann receives the line "bob: one\n""#,
-                )
-                .with_advice("Split the stream at each newline."),
-            ),
+            failure: Some(failure),
+            diagnosis: Some(diagnosis),
             transcript: vec![r#"bob -> "one\ntwo\n""#.into()],
             has_server_output: true,
             framed: false,
-            output_hint: None,
+            server_gone: false,
+            heard: true,
             elapsed: Duration::from_millis(3012),
         }
     }
@@ -194,14 +276,24 @@ mod tests {
         assert!(lines[2].contains("| printed by the server"));
         assert_eq!(lines[3], r#"          bob -> "one\ntwo\n""#);
         assert!(lines[4].starts_with("        hint: Bytes arrived but no newline"));
+        // The symptom explains itself: no advice about other bugs under it.
         let hint = hint_text(&failing()).unwrap();
-        assert!(
-            hint.ends_with("Split the stream at each newline."),
-            "{hint}"
-        );
+        assert!(!hint.contains("Split the stream"), "{hint}");
         assert!(
             lines.iter().all(|l| l.chars().count() <= WRAP + 14),
             "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_diagnosis_points_at_the_first() {
+        let lines = details_repeating(&failing(), "a line sent a byte at a time", false);
+        let at = lines.iter().position(|l| l.contains("hint:")).unwrap();
+        let hint: Vec<&str> = lines[at..].iter().map(|l| l.trim()).collect();
+        assert_eq!(
+            hint.join(" "),
+            "hint: Bytes arrived but no newline, as in `a line sent a byte at a time` above: \
+             see the hint there."
         );
     }
 
@@ -226,6 +318,10 @@ mod tests {
         assert!(line.starts_with(
             r#"{"exercise":4,"target":"exercise4","scenario":"three lines in one write are three messages","passed":false,"seconds":3.012,"expected":"ann receives the line \"bob: one\\n\"""#
         ), "{line}");
+        assert!(
+            line.contains(r#""diagnosis":"missing-newline","hint":"Bytes"#),
+            "{line}"
+        );
         assert!(
             line.ends_with(r#""transcript":["bob -> \"one\\ntwo\\n\""]}"#),
             "{line}"

@@ -41,6 +41,14 @@ impl Room {
         name
     }
 
+    /// Every probe client's name so far.
+    pub fn probe_names(&self) -> Vec<String> {
+        self.probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Whether `name` is a probe client's.
     pub fn is_probe(&self, name: &str) -> bool {
         let probes = self.probes.lock().unwrap_or_else(|e| e.into_inner());
@@ -82,6 +90,13 @@ impl Room {
         let names = names_in(&text);
         !names.is_empty() && names.iter().all(|name| !self.is_ours(name))
     }
+}
+
+/// The name in a join notice (`SERVER: NAME has joined the chat.`), if
+/// `text` is one.
+pub fn joined_name(text: &str) -> Option<&str> {
+    text.strip_prefix("SERVER: ")?
+        .strip_suffix(" has joined the chat.")
 }
 
 /// The names a chat message is about: a join, leave or rename notice, or

@@ -63,6 +63,8 @@ impl ServerProcess {
     /// stdout line, which must be `listening on IP:PORT`.
     ///
     /// On failure, returns the problem and whatever the server printed.
+    // A large error, returned once per failed start: not worth a box.
+    #[allow(clippy::result_large_err)]
     pub fn start(
         binary: &Path,
         timeouts: &Timeouts,

@@ -44,6 +44,12 @@ impl Timeouts {
         self.wait / 10
     }
 
+    /// How long a fresh client waits for any answer at all, to tell a live
+    /// server from a stuck one (it answers in milliseconds when it lives).
+    pub fn probe(&self) -> Duration {
+        self.wait / 2
+    }
+
     /// The most to wait for the server to show progress in its log before
     /// going on without it.
     pub fn settle(&self) -> Duration {
@@ -70,5 +76,6 @@ mod tests {
         assert_eq!(double.silence(), base.silence() * 2);
         assert_eq!(double.settle(), base.settle() * 2);
         assert!(base.silence() < base.wait() && base.wait() < base.startup());
+        assert!(base.silence() < base.probe() && base.probe() < base.wait());
     }
 }

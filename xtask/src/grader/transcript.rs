@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Who speaks in a transcript line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,28 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Log {
     entries: Arc<Mutex<Vec<Entry>>>,
+    folds: Arc<Mutex<Vec<Fold>>>,
+}
+
+/// A stretch of the transcript told in one line (a client joining, seen
+/// by everyone): the server's lines of that moment about `about` (names,
+/// addresses) go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    pub from: Instant,
+    pub to: Instant,
+    pub about: Vec<String>,
+}
+
+/// How late a server's line about a folded stretch may come and still go
+/// with it (unless a client writes again before).
+const FOLD_SLACK: Duration = Duration::from_millis(50);
+
+/// Where a stretch to fold starts: see [`Log::fold`].
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    index: usize,
+    at: Instant,
 }
 
 impl Log {
@@ -93,14 +115,66 @@ impl Log {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    pub fn folds(&self) -> Vec<Fold> {
+        self.folds.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Marks the start of a stretch that may be folded.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            index: self.entries.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            at: Instant::now(),
+        }
+    }
+
+    /// Leaves out the server's lines since `mark` that mention `about`
+    /// (clients the transcript does not show, like the liveness probe's).
+    pub fn hide(&self, mark: Mark, about: Vec<String>) {
+        self.folds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Fold {
+                from: mark.at,
+                to: Instant::now(),
+                about,
+            });
+    }
+
+    /// Replaces everything logged since `mark` with one note by `label`,
+    /// for a stretch that went as planned and would only fill the screen;
+    /// the server's lines of that moment about `about` are left out too.
+    pub fn fold(&self, mark: Mark, label: &str, summary: impl Into<String>, about: Vec<String>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.truncate(mark.index);
+        entries.push(Entry {
+            at: mark.at,
+            voice: Voice::Client(label.to_string()),
+            event: Event::Note(summary.into()),
+        });
+        drop(entries);
+        self.hide(mark, about);
+    }
 }
 
-/// How many bytes of one entry are shown; the rest is counted, not printed.
+/// How long bytes may be, escaped, before only their start and end are
+/// shown: the first [`SHOWN_HEAD`] characters and the last [`SHOWN_TAIL`].
 pub const MAX_SHOWN_BYTES: usize = 160;
+const SHOWN_HEAD: usize = 60;
+const SHOWN_TAIL: usize = 20;
+/// How much of one line the server printed is shown.
+const SHOWN_SERVER_CHARS: usize = 100;
 /// How many server lines a transcript keeps (the first few and the last ones).
 pub const MAX_SERVER_LINES: usize = 40;
-/// How many lines a rendered transcript may have in all.
-pub const MAX_LINES: usize = 120;
+/// How many lines a rendered transcript may have in all, so that a failure
+/// (expected, got, transcript, hint) fits on one screen.
+pub const MAX_LINES: usize = 28;
+/// Of those, how many come from the start; the rest from the end, where
+/// the failure is.
+const HEAD_LINES: usize = 6;
+/// How many times a pattern of lines must repeat before the middle
+/// repetitions are counted instead of shown.
+const REPEATS_TO_FOLD: usize = 4;
 
 /// Writes `bytes` as a quoted string a beginner can read and that shows every
 /// byte: `\n`, `\r`, `\t`, `\0`, `\\`, `\"` by name, other control characters
@@ -135,15 +209,28 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
-/// [`escape`], cut after [`MAX_SHOWN_BYTES`] with the rest counted.
+/// [`escape`], for bulk data only the start and the end (about
+/// [`SHOWN_HEAD`] and [`SHOWN_TAIL`] characters once escaped), with a count
+/// of the bytes in all.
 pub fn escape_shortened(bytes: &[u8]) -> String {
-    if bytes.len() <= MAX_SHOWN_BYTES {
-        return escape(bytes);
+    let whole = escape(bytes);
+    if whole.chars().count() <= MAX_SHOWN_BYTES {
+        return whole;
+    }
+    let width = |part: &[u8]| escape(part).chars().count() - 2;
+    let mut head = SHOWN_HEAD.min(bytes.len());
+    while head > 1 && width(&bytes[..head]) > SHOWN_HEAD {
+        head -= 1;
+    }
+    let mut tail = bytes.len() - SHOWN_TAIL.min(bytes.len() - head);
+    while tail < bytes.len() - 1 && width(&bytes[tail..]) > SHOWN_TAIL {
+        tail += 1;
     }
     format!(
-        "{}... (+{} more bytes)",
-        escape(&bytes[..MAX_SHOWN_BYTES]),
-        bytes.len() - MAX_SHOWN_BYTES
+        "{} ... ({} bytes in all) ... {}",
+        escape(&bytes[..head]),
+        bytes.len(),
+        escape(&bytes[tail..])
     )
 }
 
@@ -182,10 +269,33 @@ pub fn escape_frames(bytes: &[u8]) -> String {
 /// Consecutive writes (or reads) by one client are shown as one line with a
 /// count, so a message sent a byte at a time reads as what it is. With
 /// `framed`, the clients' bytes are shown frame by frame ([`escape_frames`]).
-/// Long server logs keep their first and last lines.
-pub fn render(clients: &[Entry], server: &[Entry], framed: bool) -> Vec<String> {
-    let mut entries: Vec<Entry> = clients.to_vec();
-    entries.extend(shorten_server_lines(server));
+/// To keep a failure on one screen: folded stretches are one line each
+/// ([`Log::fold`]), the server's welcome is one line, a pattern repeated
+/// many times shows its first and last repetitions, and a transcript still
+/// too long keeps its start and its end.
+pub fn render(log: &Log, server: &[Entry], framed: bool) -> Vec<String> {
+    let clients = log.entries();
+    let mut folds = log.folds();
+    // The server's lines reach the grader through a pipe and a thread, a
+    // little late: a fold also takes those that come before any client's
+    // next write (and at most a moment later).
+    for fold in &mut folds {
+        let next_write = clients
+            .iter()
+            .filter(|e| e.at > fold.to && matches!(e.event, Event::Sent(_)))
+            .map(|e| e.at)
+            .min();
+        let late = fold.to + FOLD_SLACK;
+        fold.to = next_write.map_or(late, |next| next.min(late));
+    }
+    let first_client = clients.iter().map(|e| e.at).min();
+    let server: Vec<Entry> = server
+        .iter()
+        .filter(|entry| !folds.iter().any(|fold| fold.hides(entry)))
+        .cloned()
+        .collect();
+    let mut entries: Vec<Entry> = clients;
+    entries.extend(shorten_server_lines(&fold_welcome(&server, first_client)));
     // A stable sort keeps each voice's own order when two stamps are equal.
     entries.sort_by_key(|e| e.at);
 
@@ -231,22 +341,136 @@ pub fn render(clients: &[Entry], server: &[Entry], framed: bool) -> Vec<String> 
                 }
                 line
             }
+            Event::Printed(text) if text.chars().count() > SHOWN_SERVER_CHARS => {
+                let cut: String = text.chars().take(SHOWN_SERVER_CHARS).collect();
+                format!("{label:>width$} |  {cut} ...")
+            }
             Event::Printed(text) => format!("{label:>width$} |  {text}"),
             Event::Note(text) => format!("{label:>width$} .. {text}"),
         };
         lines.push(line);
         i += 1;
     }
-    if lines.len() > MAX_LINES {
-        let head = MAX_LINES / 4;
-        let tail = MAX_LINES - head;
-        let hidden = lines.len() - head - tail;
-        let mut kept: Vec<String> = lines[..head].to_vec();
-        kept.push(format!("{:>width$} .. ({hidden} lines not shown)", ""));
-        kept.extend_from_slice(&lines[lines.len() - tail..]);
-        lines = kept;
+    let lines = fold_repeats(lines, width);
+    cap(lines, width)
+}
+
+impl Fold {
+    /// Whether the server's `entry` belongs to this folded stretch.
+    fn hides(&self, entry: &Entry) -> bool {
+        let Event::Printed(text) = &entry.event else {
+            return false;
+        };
+        entry.voice == Voice::Server
+            && self.from <= entry.at
+            && entry.at <= self.to
+            && self.about.iter().any(|about| text.contains(about.as_str()))
     }
-    lines
+}
+
+/// The server's welcome as one line: the `listening on` line, with a count
+/// of the indented lines that follow it (what `classroom::announce` and the
+/// starters print: where classmates connect, how to stop).
+fn fold_welcome(server: &[Entry], first_client: Option<Instant>) -> Vec<Entry> {
+    // Without clients (a server that did not start) every line counts.
+    if first_client.is_none() {
+        return server.to_vec();
+    }
+    let indented = |entry: &Entry| match &entry.event {
+        Event::Printed(text) => entry.voice == Voice::Server && text.starts_with(' '),
+        _ => false,
+    };
+    let welcome = 1 + server.iter().skip(1).take_while(|e| indented(e)).count();
+    if welcome < 2 || server.len() < welcome {
+        return server.to_vec();
+    }
+    let mut first = server[0].clone();
+    if let Event::Printed(text) = &mut first.event {
+        let _ = write!(text, "  (+{} more lines)", welcome - 1);
+    }
+    let mut kept = vec![first];
+    kept.extend_from_slice(&server[welcome..]);
+    kept
+}
+
+/// What a line looks like once its numbers and quoted bytes are left out:
+/// lines of one shape say the same kind of thing.
+fn shape(line: &str) -> String {
+    let line = match line.rfind("  (in ") {
+        Some(at) => &line[..at],
+        None => line,
+    };
+    let mut shape = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    quoted = false;
+                    shape.push(c);
+                }
+                _ => {}
+            }
+        } else if c == '"' {
+            quoted = true;
+            shape.push(c);
+        } else if !c.is_ascii_digit() {
+            shape.push(c);
+        }
+    }
+    shape
+}
+
+/// A pattern of one or two lines repeated [`REPEATS_TO_FOLD`] times or more
+/// keeps its first and last repetitions, and the ones between are counted.
+fn fold_repeats(lines: Vec<String>, width: usize) -> Vec<String> {
+    let shapes: Vec<String> = lines.iter().map(|line| shape(line)).collect();
+    let mut kept = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let repeated = (1..=2).find_map(|period| {
+            let same = |rep: usize| {
+                i + (rep + 1) * period <= lines.len()
+                    && (0..period).all(|k| shapes[i + rep * period + k] == shapes[i + k])
+            };
+            let reps = (1..).take_while(|&rep| same(rep)).count() + 1;
+            (reps >= REPEATS_TO_FOLD).then_some((period, reps))
+        });
+        match repeated {
+            Some((period, reps)) => {
+                kept.extend_from_slice(&lines[i..i + period]);
+                kept.push(format!(
+                    "{:>width$} .. ({} more lines like these)",
+                    "",
+                    (reps - 2) * period
+                ));
+                let last = i + (reps - 1) * period;
+                kept.extend_from_slice(&lines[last..last + period]);
+                i += reps * period;
+            }
+            None => {
+                kept.push(lines[i].clone());
+                i += 1;
+            }
+        }
+    }
+    kept
+}
+
+/// At most [`MAX_LINES`]: the first few and the last ones.
+fn cap(lines: Vec<String>, width: usize) -> Vec<String> {
+    if lines.len() <= MAX_LINES {
+        return lines;
+    }
+    let tail = MAX_LINES - HEAD_LINES - 1;
+    let hidden = lines.len() - HEAD_LINES - tail;
+    let mut kept: Vec<String> = lines[..HEAD_LINES].to_vec();
+    kept.push(format!("{:>width$} .. ({hidden} lines not shown)", ""));
+    kept.extend_from_slice(&lines[lines.len() - tail..]);
+    kept
 }
 
 /// The server's lines, at most [`MAX_SERVER_LINES`]: the first few (the
@@ -295,11 +519,31 @@ mod tests {
     }
 
     #[test]
-    fn long_payloads_are_cut_and_counted() {
-        let long = vec![b'x'; MAX_SHOWN_BYTES + 10];
+    fn long_payloads_show_their_start_and_end_and_a_count() {
+        let mut long = vec![b'a'; 1000];
+        long.extend_from_slice(b"the end");
         let shown = escape_shortened(&long);
-        assert!(shown.ends_with("... (+10 more bytes)"), "{shown}");
+        assert!(
+            shown.starts_with(&format!("\"{}\"", "a".repeat(SHOWN_HEAD))),
+            "{shown}"
+        );
+        assert!(shown.contains(" ... (1007 bytes in all) ... "), "{shown}");
+        assert!(shown.ends_with("the end\""), "{shown}");
         assert_eq!(escape_shortened(b"short"), r#""short""#);
+        // Escaped bytes count as what they take on the screen.
+        let zeros = escape_shortened(&[0; 1000]);
+        assert!(
+            zeros.chars().count() < 2 * (SHOWN_HEAD + SHOWN_TAIL),
+            "{zeros}"
+        );
+        assert!(zeros.contains("(1000 bytes in all)"), "{zeros}");
+    }
+
+    fn log_of(entries: Vec<Entry>) -> Log {
+        Log {
+            entries: Arc::new(Mutex::new(entries)),
+            folds: Arc::default(),
+        }
     }
 
     fn at(base: Instant, ms: u64, voice: Voice, event: Event) -> Entry {
@@ -337,7 +581,7 @@ mod tests {
             at(t, 25, Voice::ServerStderr, Event::Printed("oops".into())),
         ];
         assert_eq!(
-            render(&clients, &server, false),
+            render(&log_of(clients), &server, false),
             vec![
                 "   ann -> \"ann\\n\"",
                 "server |  [10:00:00] ann joined",
@@ -362,7 +606,7 @@ mod tests {
             ])
             .collect();
         assert_eq!(
-            render(&clients, &[], false),
+            render(&log_of(clients), &[], false),
             vec![
                 "bob -> \"hi\\n\"  (in 3 writes)",
                 "ann <- \"bob: hi\\n\"  (in 2 reads)",
@@ -402,7 +646,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            render(&clients, &[], true),
+            render(&log_of(clients), &[], true),
             vec![r#"bob -> [3] "bob""#, r#"ann <- [2] "hi""#]
         );
     }
@@ -413,15 +657,102 @@ mod tests {
         let server: Vec<Entry> = (0..100)
             .map(|i| at(t, i, Voice::Server, Event::Printed(format!("line {i}"))))
             .collect();
-        let lines = render(&[], &server, false);
-        assert_eq!(lines.len(), MAX_SERVER_LINES + 1);
+        let lines = render(&Log::default(), &server, false);
+        assert!(lines.len() <= MAX_LINES, "{lines:#?}");
         assert_eq!(lines[0], "server |  line 0");
-        assert!(
-            lines[5].contains("(60 more server lines not shown)"),
-            "{}",
-            lines[5]
-        );
         assert_eq!(lines.last().unwrap(), "server |  line 99");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("more server lines not shown"))
+        );
+    }
+
+    #[test]
+    fn the_welcome_is_one_line_and_a_fold_hides_its_server_lines() {
+        let t = Instant::now();
+        let server = vec![
+            at(
+                t,
+                0,
+                Voice::Server,
+                Event::Printed("listening on 127.0.0.1:9".into()),
+            ),
+            at(t, 1, Voice::Server, Event::Printed("  share this".into())),
+            at(
+                t,
+                2,
+                Voice::Server,
+                Event::Printed("  (Ctrl-C stops it)".into()),
+            ),
+        ];
+        let log = Log::default();
+        std::thread::sleep(Duration::from_millis(5));
+        let mark = log.mark();
+        log.note("ann", "connected from 127.0.0.1:5");
+        log.push(client("ann"), Event::Sent(b"ann_x\n".to_vec()));
+        let mut server = server;
+        server.push(Entry::new(
+            Voice::Server,
+            Event::Printed("127.0.0.1:5 joined as ann_x".into()),
+        ));
+        server.push(Entry::new(
+            Voice::Server,
+            Event::Printed("unrelated".into()),
+        ));
+        log.fold(mark, "ann", "joined as ann_x", vec!["ann_x".into()]);
+        log.note("ann", "then this");
+        let lines = render(&log, &server, false);
+        assert_eq!(
+            lines,
+            vec![
+                "server |  listening on 127.0.0.1:9  (+2 more lines)",
+                "   ann .. joined as ann_x",
+                "server |  unrelated",
+                "   ann .. then this",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pattern_repeated_many_times_shows_its_ends() {
+        let t = Instant::now();
+        let mut clients = Vec::new();
+        for (i, piece) in "a line in pieces".chars().enumerate() {
+            let ms = 2 * i as u64;
+            clients.push(at(t, ms, client("bob"), Event::Sent(vec![piece as u8])));
+            clients.push(at(
+                t,
+                ms + 1,
+                client("srv"),
+                Event::Note(format!("[10:00:0{}] bob_1x2y: \"{piece}\"", i % 10)),
+            ));
+        }
+        let lines = render(&log_of(clients), &[], false);
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert_eq!(lines[0], "bob -> \"a\"");
+        assert_eq!(lines[2], "    .. (28 more lines like these)");
+        assert_eq!(lines[4], "srv .. [10:00:05] bob_1x2y: \"s\"");
+    }
+
+    #[test]
+    fn a_long_transcript_keeps_its_start_and_its_end() {
+        let t = Instant::now();
+        let clients: Vec<Entry> = (0..100)
+            .map(|i| {
+                at(
+                    t,
+                    i,
+                    client("ann"),
+                    Event::Note(format!("step {}", "x".repeat(i as usize))),
+                )
+            })
+            .collect();
+        let lines = render(&log_of(clients), &[], false);
+        assert_eq!(lines.len(), MAX_LINES);
+        assert_eq!(lines[0], "ann .. step ");
+        assert!(lines[HEAD_LINES].contains("lines not shown"), "{lines:#?}");
+        assert!(lines.last().unwrap().ends_with(&"x".repeat(99)));
     }
 
     #[test]

@@ -1,0 +1,474 @@
+//! The grader's diagnoses, proven on the mistakes students make. Each wrong
+//! solution below is a copy of solutions/exerciseN with one realistic
+//! mistake (a few lines changed, or a whole file: the Python lesson's server
+//! ported to Rust), built and graded; each named scenario must fail with the
+//! expected diagnosis, and every failure must fit on one screen. A change to
+//! the hints or the scenarios that makes a diagnosis wrong again fails here.
+//!
+//! The copies live in one workspace of their own under
+//! `target/wrong-solutions/`, built with the repository's target directory,
+//! so the dependencies are already compiled. Without solutions/ (the answer
+//! key removed before the repository is handed out) the test is skipped.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Instant;
+
+use xtask::build;
+use xtask::checks;
+use xtask::course;
+use xtask::grader::report::{ONE_SCREEN, details, scenario_line};
+use xtask::grader::{self, Options, Report, Target};
+use xtask::workspace;
+
+/// How many gradings run at once (as in `proof.rs`: they mostly wait).
+const PARALLEL: usize = 6;
+
+/// One wrong solution.
+struct Wrong {
+    /// Its name: the copy is the package `wrong-NAME`.
+    name: &'static str,
+    exercise: u8,
+    /// Changes to the solution's files: (file, text, replacement). Each text
+    /// must occur exactly once, so a change to the solution that moves it
+    /// fails loudly instead of testing the solution itself.
+    edits: &'static [(&'static str, &'static str, &'static str)],
+    /// Whole files replaced: (file, new contents).
+    files: &'static [(&'static str, &'static str)],
+    /// Scenario (a part of its title) and the diagnosis it must get.
+    expect: &'static [(&'static str, &'static str)],
+}
+
+const LESSON_SERVER: &str = include_str!("wrong/lesson_server.rs");
+
+const WRONG: &[Wrong] = &[
+    Wrong {
+        name: "ex1-whole-buffer",
+        exercise: 1,
+        edits: &[(
+            "src/main.rs",
+            "stream.write_all(&buffer[..n])?;",
+            "stream.write_all(&buffer)?;",
+        )],
+        files: &[],
+        expect: &[("a line comes back unchanged", "unexpected-message")],
+    },
+    Wrong {
+        name: "ex1-one-read",
+        exercise: 1,
+        edits: &[(
+            "src/main.rs",
+            "        stream.write_all(&buffer[..n])?;\n    }",
+            "        stream.write_all(&buffer[..n])?;\n        return Ok(());\n    }",
+        )],
+        files: &[],
+        expect: &[
+            ("several messages on one connection", "closed-early"),
+            ("100 KB sent at once", "partial-echo"),
+        ],
+    },
+    Wrong {
+        // A server that answers only the first client.
+        name: "ex2-join",
+        exercise: 2,
+        edits: &[(
+            "src/main.rs",
+            "                    log!(\"disconnected: {}\", show(peer));\n                });",
+            "                    log!(\"disconnected: {}\", show(peer));\n                })\n                \
+             .join()\n                .ok();",
+        )],
+        files: &[],
+        expect: &[
+            ("three clients connected at once", "one-client-at-a-time"),
+            (
+                "each client gets only its own echoes",
+                "one-client-at-a-time",
+            ),
+        ],
+    },
+    Wrong {
+        name: "ex2-one-read",
+        exercise: 2,
+        edits: &[(
+            "src/main.rs",
+            "        stream.write_all(&buffer[..n])?;\n    }",
+            "        stream.write_all(&buffer[..n])?;\n        return Ok(());\n    }",
+        )],
+        files: &[],
+        expect: &[("two clients send 100 KB each", "partial-echo")],
+    },
+    Wrong {
+        // Departed clients are never removed from the shared list.
+        name: "ex3-never-forgotten",
+        exercise: 3,
+        edits: &[
+            (
+                "src/main.rs",
+                "                    clients.lock().unwrap().remove(&peer);\n",
+                "",
+            ),
+            (
+                "src/main.rs",
+                "                let _ = stream.shutdown(std::net::Shutdown::Both);\n                false",
+                "                true",
+            ),
+        ],
+        files: &[],
+        expect: &[("a client that left is forgotten", "not-forgotten")],
+    },
+    Wrong {
+        // A sender that gets its own words.
+        name: "ex3-echo-to-sender",
+        exercise: 3,
+        edits: &[(
+            "src/main.rs",
+            "        if *addr == sender {\n            return true;\n        }\n",
+            "",
+        )],
+        files: &[],
+        expect: &[("everyone but the sender gets each message", "own-words")],
+    },
+    Wrong {
+        // `if let` where `while let` belongs: one line per read.
+        name: "ex4-if-let",
+        exercise: 4,
+        edits: &[(
+            "src/lines.rs",
+            "while let Some(offset) = self.pending[search_from..]",
+            "if let Some(offset) = self.pending[search_from..]",
+        )],
+        files: &[],
+        expect: &[
+            ("three lines in one write", "framing"),
+            ("\\r\\n endings, empty lines", "framing"),
+        ],
+    },
+    Wrong {
+        name: "ex4-keeps-cr",
+        exercise: 4,
+        edits: &[(
+            "src/lines.rs",
+            "    let line = line.strip_suffix(b\"\\r\").unwrap_or(line);\n",
+            "",
+        )],
+        files: &[],
+        expect: &[("\\r\\n endings, empty lines", "carriage-return")],
+    },
+    Wrong {
+        // The Python lesson's server: its framing is right; it passes empty
+        // lines on and knows only `EXIT`.
+        name: "ex4-lesson-server",
+        exercise: 4,
+        edits: &[],
+        files: &[("src/main.rs", LESSON_SERVER)],
+        expect: &[
+            ("\\r\\n endings, empty lines", "empty-line"),
+            ("EXIT, bye and /quit get DONE", "nothing-arrived"),
+        ],
+    },
+    Wrong {
+        // `reply()` while holding the room's guard: a lock taken twice.
+        name: "ex5-reply-under-lock",
+        exercise: 5,
+        edits: &[(
+            "src/main.rs",
+            "return stream.write_all(format!(\"SERVER: the name {new} is taken\\n\").as_bytes());",
+            "return reply(stream, clients, &format!(\"SERVER: the name {new} is taken\"));",
+        )],
+        files: &[],
+        expect: &[
+            ("a taken name (in any case) is refused", "stopped-answering"),
+            ("four clients racing for one name", "stopped-answering"),
+        ],
+    },
+    Wrong {
+        // Check, unlock, then take: the race the README shows with a sleep.
+        name: "ex5-check-then-set",
+        exercise: 5,
+        edits: &[(
+            "src/main.rs",
+            "        .any(|m| m.addr != peer && m.name.to_lowercase() == new.to_lowercase());\n",
+            "        .any(|m| m.addr != peer && m.name.to_lowercase() == new.to_lowercase());\n    \
+             drop(room);\n    std::thread::sleep(std::time::Duration::from_millis(20));\n    let mut \
+             room = clients.lock().unwrap();\n",
+        )],
+        files: &[],
+        expect: &[("four clients racing for one name", "check-then-set")],
+    },
+    Wrong {
+        // The lesson's real bug: a send to a departed client while others
+        // are broadcasting deadlocks the server.
+        name: "ex6-lesson-server",
+        exercise: 6,
+        edits: &[],
+        files: &[("src/main.rs", LESSON_SERVER)],
+        expect: &[("clients that vanish while others talk", "stopped-answering")],
+    },
+    Wrong {
+        // A push that waits for room in a full queue, with the lock held.
+        name: "ex6-blocking-send",
+        exercise: 6,
+        edits: &[(
+            "src/outbox.rs",
+            "match self.queue.try_send(Arc::clone(message)) {",
+            "match self\n            .queue\n            .send(Arc::clone(message))\n            \
+             .map_err(|e| TrySendError::Disconnected(e.0))\n        {",
+        )],
+        files: &[],
+        expect: &[(
+            "a full queue never stalls the room",
+            "stalled-by-slow-reader",
+        )],
+    },
+    Wrong {
+        name: "ex7-little-endian",
+        exercise: 7,
+        edits: &[(
+            "src/frames.rs",
+            "out.extend_from_slice(&length.to_be_bytes());",
+            "out.extend_from_slice(&length.to_le_bytes());",
+        )],
+        files: &[],
+        expect: &[("a newcomer is announced", "bad-frame-length")],
+    },
+    Wrong {
+        name: "ex7-lines-for-frames",
+        exercise: 7,
+        edits: &[(
+            "src/frames.rs",
+            "    out.extend_from_slice(&length.to_be_bytes());\n    out.extend_from_slice(message.as_bytes());",
+            "    let _ = length;\n    out.extend_from_slice(message.as_bytes());\n    out.push(b'\\n');",
+        )],
+        files: &[],
+        expect: &[("a newcomer is announced", "line-for-frame")],
+    },
+];
+
+/// Where the copies are made.
+fn workspace_dir() -> PathBuf {
+    build::target_dir().join("wrong-solutions")
+}
+
+/// Copies `from` into `to`, skipping build output.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Makes the copy of `wrong`, its mistake applied.
+fn make_copy(wrong: &Wrong, solution: &Path, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    copy_dir(solution, dir);
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replacen(
+        &format!("name = \"solution{}\"", wrong.exercise),
+        &format!("name = \"wrong-{}\"", wrong.name),
+        1,
+    );
+    std::fs::write(&manifest, text).unwrap();
+    for (file, find, replace) in wrong.edits {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.matches(find).count(),
+            1,
+            "{}: {find:?} must occur exactly once in solutions/exercise{}/{file}",
+            wrong.name,
+            wrong.exercise
+        );
+        std::fs::write(&path, text.replacen(find, replace, 1)).unwrap();
+    }
+    for (file, contents) in wrong.files {
+        std::fs::write(dir.join(file), contents).unwrap();
+    }
+}
+
+/// A workspace of the copies: the repository's own manifest (so the same
+/// dependencies, lints and profiles), with these members and absolute paths
+/// to the course's libraries; and its lock file, so nothing is resolved anew.
+fn make_workspace(root: &Path) -> PathBuf {
+    let dir = workspace_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let members: Vec<String> = WRONG.iter().map(|w| format!("\"{}\"", w.name)).collect();
+    let session2 = root.join("session2").to_string_lossy().replace('\\', "/");
+    let mut text = String::new();
+    for line in manifest.lines() {
+        if line.trim_start().starts_with("members") {
+            let _ = writeln!(text, "members = [{}]", members.join(", "));
+        } else {
+            let _ = writeln!(
+                text,
+                "{}",
+                line.replace("path = \"session2/", &format!("path = \"{session2}/"))
+            );
+        }
+    }
+    std::fs::write(dir.join("Cargo.toml"), text).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    dir
+}
+
+/// Builds every copy in one cargo run; returns the binaries, in `WRONG`'s order.
+fn build_all(dir: &Path) -> Vec<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", build::target_dir())
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"));
+    for wrong in WRONG {
+        command.args(["--package", &format!("wrong-{}", wrong.name)]);
+    }
+    // The mistakes leave warnings (a value never read...): show the output
+    // only if the build fails.
+    let output = command.output().expect("cannot run cargo");
+    assert!(
+        output.status.success(),
+        "the wrong solutions do not build:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    WRONG
+        .iter()
+        .map(|wrong| {
+            build::target_dir().join("debug").join(format!(
+                "wrong-{}{}",
+                wrong.name,
+                std::env::consts::EXE_SUFFIX
+            ))
+        })
+        .collect()
+}
+
+/// Grades `wrong`'s binary with its check.
+fn grade(wrong: &Wrong, binary: &Path) -> Report {
+    grader::grade(
+        &checks::check(wrong.exercise),
+        &Target::Binary(binary.to_path_buf()),
+        &Options::default(),
+        |_| {},
+    )
+}
+
+/// What is wrong with how `wrong` was graded, if anything.
+fn judge(wrong: &Wrong, report: &Report) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (part, id) in wrong.expect {
+        let Some(outcome) = report.outcomes.iter().find(|o| o.scenario.contains(part)) else {
+            problems.push(format!("{}: no scenario like {part:?} was run", wrong.name));
+            continue;
+        };
+        let got = outcome.diagnosis.as_ref().map(|d| d.id);
+        if got != Some(id) {
+            problems.push(format!(
+                "{}: `{}` should be diagnosed {id}, got {got:?}:\n{}",
+                wrong.name,
+                outcome.scenario,
+                details(outcome, false).join("\n")
+            ));
+        }
+    }
+    for outcome in report.outcomes.iter().filter(|o| !o.passed()) {
+        let lines = details(outcome, false);
+        if lines.len() > ONE_SCREEN {
+            problems.push(format!(
+                "{}: the failure of `{}` takes {} lines, more than {ONE_SCREEN}:\n{}",
+                wrong.name,
+                outcome.scenario,
+                lines.len(),
+                lines.join("\n")
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn each_wrong_solution_gets_the_diagnosis_of_its_mistake() {
+    let root = workspace::root();
+    let solutions: Vec<Option<PathBuf>> = WRONG
+        .iter()
+        .map(|w| course::solution(w.exercise).map(|p| p.dir))
+        .collect();
+    if solutions.iter().any(Option::is_none) {
+        println!(
+            "note: skipped: the wrong solutions are copies of solutions/exerciseN, and this copy \
+             of the repository has no (complete) solutions/ (the answer key was removed)"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let dir = make_workspace(&root);
+    for (wrong, solution) in WRONG.iter().zip(&solutions) {
+        make_copy(wrong, solution.as_deref().unwrap(), &dir.join(wrong.name));
+    }
+    let binaries = build_all(&dir);
+    let built = started.elapsed();
+
+    let next = Mutex::new(WRONG.iter().zip(&binaries));
+    let problems = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..PARALLEL {
+            scope.spawn(|| {
+                loop {
+                    let Some((wrong, binary)) = next.lock().unwrap().next() else {
+                        break;
+                    };
+                    // Timing decides some symptoms (which write fails first,
+                    // whether a race is lost): on a loaded machine, a wrong
+                    // diagnosis gets one more try before it counts.
+                    let mut report = grade(wrong, binary);
+                    if !judge(wrong, &report).is_empty() {
+                        println!("note: wrong-{} graded again", wrong.name);
+                        report = grade(wrong, binary);
+                    }
+                    let mut summary = format!(
+                        "wrong-{} (check {}): {}/{} passed",
+                        wrong.name,
+                        wrong.exercise,
+                        report.passed_count(),
+                        report.total()
+                    );
+                    // Every failure in full (seen with `--nocapture`).
+                    for outcome in report.outcomes.iter().filter(|o| !o.passed()) {
+                        let id = outcome.diagnosis.as_ref().map_or("-", |d| d.id);
+                        let lines = details(outcome, false);
+                        let _ = write!(
+                            summary,
+                            "\n{}  [{id}, {} lines]\n{}",
+                            scenario_line(outcome, false),
+                            lines.len(),
+                            lines.join("\n")
+                        );
+                    }
+                    println!("{summary}");
+                    problems.lock().unwrap().extend(judge(wrong, &report));
+                }
+            });
+        }
+    });
+    println!(
+        "built {} wrong solutions in {:.1} s, graded them in {:.1} s",
+        WRONG.len(),
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64()
+    );
+    let problems = problems.into_inner().unwrap();
+    assert!(problems.is_empty(), "\n{}", problems.join("\n\n"));
+}
