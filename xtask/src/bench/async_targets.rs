@@ -135,19 +135,10 @@ mod tests {
             target: target.into(),
             load,
             outcome: Outcome {
-                expected,
                 delivered: expected,
                 elapsed: Duration::from_secs_f64(expected as f64 / rate),
                 latency,
-                joined: clients,
-                held: clients,
-                stalled_dropped: 0,
-                leaves_seen: 0,
-                violations: 0,
-                violation_samples: vec![],
-                missing_samples: vec![],
-                end: End::Finished,
-                server: None,
+                ..Outcome::start(expected, clients, clients, End::Finished)
             },
             rates: vec![rate],
         }

@@ -205,7 +205,7 @@ pub struct Outcome {
 impl Outcome {
     /// The outcome before the readers report: nothing delivered yet, `held`
     /// clients still connected, no server figures.
-    fn start(expected: u64, joined: usize, held: usize, end: End) -> Outcome {
+    pub(super) fn start(expected: u64, joined: usize, held: usize, end: End) -> Outcome {
         Outcome {
             expected,
             delivered: 0,
