@@ -34,7 +34,8 @@ enum Command {
     Diff(xtask::diff::Args),
     Reset(xtask::reset::Args),
     Demo(xtask::demo::Args),
-    Bench(xtask::bench::Args),
+    // Boxed: its many options would make every other command as big.
+    Bench(Box<xtask::bench::Args>),
     Handout(xtask::handout::Args),
 }
 

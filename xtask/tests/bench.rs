@@ -240,3 +240,58 @@ fn length_prefixed_frames_on_step7() {
     ]);
     assert_all_accounted_for(&report, 1);
 }
+
+/// Step 8 beside step 6, with more texts per sender than the default flood
+/// control lets through (50 at once, then 10 a second, and a sender still
+/// slowed after 5 s is disconnected): the fan-out case starts both with
+/// raised limits, and every sender stays.
+#[test]
+fn step8_beside_step6_with_flood_control_raised_for_full_speed() {
+    let report = bench(&[
+        "fanout",
+        "--compare",
+        "step6,step8",
+        "--clients",
+        "3",
+        "--messages",
+        "400",
+        "--no-chart",
+    ]);
+    assert_all_accounted_for(&report, 2);
+    assert_eq!(report.rows[1].target, "step8");
+    for row in &report.rows {
+        assert_eq!(row.outcome.held, 3, "{}", row.label());
+    }
+    let issue14: Vec<_> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.target.contains("no healthy reader dropped"))
+        .collect();
+    assert_eq!(issue14.len(), 2, "{:#?}", report.verdicts);
+    assert!(issue14.iter().all(|v| v.pass), "{issue14:#?}");
+}
+
+/// The crowd scenario, at a size a test can afford; more than 1,024 clients
+/// would pass `--max-clients` too.
+#[test]
+fn a_crowd_of_idle_clients_on_step8() {
+    let report = bench(&["crowd", "--clients", "250"]);
+    assert_all_accounted_for(&report, 1);
+    let row = &report.rows[0];
+    assert_eq!(row.target, "step8");
+    assert_eq!(row.outcome.held, 250);
+    if let Some(threads) = row.max_threads() {
+        assert!(threads < 10, "{threads} threads for 250 clients");
+    }
+}
+
+#[test]
+fn another_servers_wording_needs_addr() {
+    let parsed = Args::try_parse_from([
+        "bench",
+        "fanout",
+        "--join-pattern",
+        "{name} has joined the chat",
+    ]);
+    assert!(parsed.is_err(), "--join-pattern without --addr");
+}

@@ -98,6 +98,50 @@ fn steps_3_to_4_add_the_line_framing() {
     );
 }
 
+/// The bonus step is step 6 with tasks instead of threads: its diff shows
+/// the `.await`s and `tokio::spawn`, and nothing of the room's rules.
+#[test]
+fn steps_6_to_8_show_only_the_async_change() {
+    let out = diff(&["6", "8"]);
+    assert!(
+        out.contains("+++ b/session2/step8-async/src/client.rs\n"),
+        "{out}"
+    );
+    let added = added(&out);
+    assert!(added.iter().any(|l| l.contains("tokio::spawn")), "{out}");
+    assert!(
+        added.iter().any(|l| l.contains("readable().await")),
+        "{out}"
+    );
+    assert!(
+        added.iter().any(|l| l.contains("time::sleep(wait).await")),
+        "{out}"
+    );
+    assert!(
+        removed(&out)
+            .iter()
+            .any(|l| l.contains("thread::sleep(wait)")),
+        "{out}"
+    );
+    // Names, lines, flood control and seats are step 6's files: at most a
+    // word of their comments changed (thread, task), none of their code.
+    for file in ["names.rs", "lines.rs", "flood.rs", "seats.rs"] {
+        let header = format!("+++ b/session2/step8-async/src/{file}\n");
+        let Some(start) = out.find(&header) else {
+            continue; // identical, so not in the diff at all
+        };
+        let section = &out[start + header.len()..];
+        let end = section.find("\n--- ").unwrap_or(section.len());
+        for line in section[..end].lines() {
+            let changed = line.starts_with('+') || line.starts_with('-');
+            assert!(
+                !changed || line[1..].trim_start().starts_with("//"),
+                "{file} changed outside its comments: {line}"
+            );
+        }
+    }
+}
+
 #[test]
 fn exercise_1_diff_is_the_echo_loop() {
     if course::solution(1).is_none() {

@@ -4,11 +4,13 @@
 //!
 //! A chat run goes in three phases:
 //!
-//! 1. **Join.** Clients connect and send their names one after another; the
-//!    next one connects only once an earlier client has seen the previous
-//!    one's join notice. So each client receives exactly the notices of the
-//!    clients after it, and the run waits until every reader has seen all of
-//!    its notices: nobody misses a message because it was not in the room yet.
+//! 1. **Join.** Clients connect and send their names in waves (one by one
+//!    up to 199 clients, then up to 100 at once for ten thousand); the next
+//!    wave connects only once an earlier client has seen the join notices of
+//!    the one before. So each client receives the notices of the clients
+//!    after it, and the run waits until the readers have seen all of them
+//!    (for every pair of readers, one notice): nobody misses a message
+//!    because it was not in the room yet.
 //! 2. **Send.** `senders` clients each send `messages` texts
 //!    `s<ID> <SEQ> <NANOS>` (padded to `size` bytes), at full speed or at
 //!    `rate` per second. NANOS is when the text was written, on a clock every
@@ -25,9 +27,14 @@
 //!
 //! An echo run connects every client at once and has each one send its
 //! texts and wait for each echo in turn; latency is the round trip.
+//!
+//! A panic in any of the bench's threads stops the run at once and ends it
+//! with a [`BenchFault`]: a bug of the bench is never reported as a stall,
+//! or any other result, of the server.
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -35,6 +42,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::dialect::{Dialect, Notice};
+use super::fault::{BenchFault, panic_message};
 use super::framing::{Framing, is_timeout};
 use super::latency::Histogram;
 use super::proc::{Peaks, Sampler, Status};
@@ -43,8 +52,16 @@ use super::server::Protocol;
 
 /// How long connecting one client may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long one join notice may take to arrive.
+/// How long the join notices may stop arriving before the bench gives up.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the main thread looks at the join notices' count.
+const JOIN_POLL: Duration = Duration::from_millis(2);
+/// Clients connect in waves of `clients / JOIN_WAVES` (at least one, at
+/// most [`MAX_JOIN_WAVE`]): ten thousand join in a hundred waves of a
+/// hundred, so the fifty million join notices they cause travel many to a
+/// `write`, as in a real room, instead of one by one.
+const JOIN_WAVES: usize = 100;
+const MAX_JOIN_WAVE: usize = 100;
 /// Reads and writes wake up this often to notice the end of a run.
 const POLL: Duration = Duration::from_millis(200);
 /// How often the main thread checks on a run (and redraws the progress line).
@@ -226,11 +243,14 @@ impl Outcome {
     }
 }
 
-/// Runs `load` against the server at `addr`. `sampler`, when present,
-/// watches the server process. `progress` draws the progress line.
+/// Runs `load` against the server at `addr`, which words its notices in
+/// `dialect` (chat). `sampler`, when present, watches the server process.
+/// `progress` draws the progress line. An error is the bench's: the server
+/// could not be loaded, or (a [`BenchFault`]) the bench itself failed.
 pub fn run(
     addr: SocketAddr,
     protocol: Protocol,
+    dialect: &Dialect,
     load: &Load,
     sampler: Option<&Sampler>,
     progress: &Progress,
@@ -239,9 +259,14 @@ pub fn run(
     let idle = sampler.map(Sampler::now);
     let mut outcome = match protocol {
         Protocol::Echo => run_echo(addr, load, progress)?,
-        Protocol::Chat(framing) => {
-            run_chat(addr, framing, load, progress, || sampler.map(Sampler::now))?
-        }
+        Protocol::Chat(framing) => run_chat(
+            addr,
+            Chat { framing, dialect },
+            load,
+            progress,
+            || sampler.map(Sampler::now),
+            chat_sender,
+        )?,
     };
     if let (Some(sampler), Some(idle)) = (sampler, idle) {
         let end = sampler.peaks();
@@ -263,8 +288,11 @@ struct Shared {
     delivered: AtomicU64,
     /// Readers that have finished (got everything, or lost the connection).
     finished: AtomicUsize,
-    /// Join notices each reader has seen, and a way to wait for them.
-    joins: Mutex<Vec<usize>>,
+    /// Join notices each reader has seen, all of them together, and a way
+    /// to wait for them.
+    joins: Vec<AtomicUsize>,
+    joins_total: AtomicU64,
+    joins_lock: Mutex<()>,
     joins_changed: Condvar,
     /// Texts each client has received so far ([`GONE`] once it no longer
     /// reads: finished, dropped, or stalled on purpose).
@@ -274,6 +302,8 @@ struct Shared {
     sent: AtomicU64,
     /// Most texts a reader may be behind before senders wait (0: no limit).
     window: u64,
+    /// The first panic in a bench thread, if one panicked.
+    fault: Mutex<Option<BenchFault>>,
 }
 
 /// A reader that no longer counts for the window.
@@ -288,7 +318,9 @@ impl Shared {
             sending: AtomicBool::new(false),
             delivered: AtomicU64::new(0),
             finished: AtomicUsize::new(0),
-            joins: Mutex::new(vec![0; load.clients]),
+            joins: (0..load.clients).map(|_| AtomicUsize::new(0)).collect(),
+            joins_total: AtomicU64::new(0),
+            joins_lock: Mutex::new(()),
             joins_changed: Condvar::new(),
             received: (0..load.clients)
                 .map(|i| AtomicU64::new(if i < readers { 0 } else { GONE }))
@@ -296,6 +328,35 @@ impl Shared {
             sent_by: (0..load.clients).map(|_| AtomicU64::new(0)).collect(),
             sent: AtomicU64::new(0),
             window: load.window as u64,
+            fault: Mutex::new(None),
+        }
+    }
+
+    /// Records that the bench thread `thread` panicked, and stops the run.
+    fn fail(&self, thread: &str, message: String) {
+        let mut fault = self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        fault.get_or_insert(BenchFault {
+            thread: thread.to_string(),
+            message,
+        });
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the main thread if it waits for join notices (under their
+        // lock, so that it cannot miss this between its check and its wait).
+        let _joins = self.joins_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.joins_changed.notify_all();
+    }
+
+    /// The bench's own failure, if a thread of it panicked.
+    fn fault(&self) -> Option<BenchFault> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `Err` if a bench thread panicked: then nothing the run measured is
+    /// the server's doing.
+    fn check_fault(&self) -> anyhow::Result<()> {
+        match self.fault() {
+            Some(fault) => Err(fault.into()),
+            None => Ok(()),
         }
     }
 
@@ -343,19 +404,40 @@ impl Shared {
     }
 
     fn saw_join(&self, client: usize) {
-        let mut joins = self.joins.lock().unwrap_or_else(|e| e.into_inner());
-        joins[client] += 1;
-        self.joins_changed.notify_all();
+        self.joins[client].fetch_add(1, Ordering::Relaxed);
+        self.joins_total.fetch_add(1, Ordering::Relaxed);
+        // Only c0 and c1 can be the anchor the main thread waits on; the
+        // final count it polls (ten thousand readers notifying it for each
+        // of fifty million notices would be most of the work).
+        if client < 2 {
+            let _joins = self.joins_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.joins_changed.notify_all();
+        }
     }
 
-    /// Waits until `done(joins)` holds; false after `timeout`.
-    fn wait_joins(&self, timeout: Duration, done: impl Fn(&[usize]) -> bool) -> bool {
-        let joins = self.joins.lock().unwrap_or_else(|e| e.into_inner());
-        let (joins, _) = self
-            .joins_changed
-            .wait_timeout_while(joins, timeout, |j| !done(j))
-            .unwrap_or_else(|e| e.into_inner());
-        done(&joins)
+    /// Join notices seen by `client`.
+    fn joins_of(&self, client: usize) -> usize {
+        self.joins[client].load(Ordering::Relaxed)
+    }
+
+    /// Waits until `done()` holds; false once no join notice arrived for
+    /// `timeout`, or at once when the run is stopped (a bench thread failed).
+    fn wait_joins(&self, timeout: Duration, done: impl Fn() -> bool) -> bool {
+        let mut last = (self.joins_total.load(Ordering::Relaxed), Instant::now());
+        let mut lock = self.joins_lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !done() && !self.stopped() {
+            let total = self.joins_total.load(Ordering::Relaxed);
+            if total != last.0 {
+                last = (total, Instant::now());
+            } else if last.1.elapsed() >= timeout {
+                return false;
+            }
+            (lock, _) = self
+                .joins_changed
+                .wait_timeout(lock, JOIN_POLL)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        done()
     }
 }
 
@@ -442,16 +524,30 @@ impl Conn {
     }
 }
 
-/// Spawns a client thread with a small stack.
+/// Spawns a client thread with a small stack. If it panics, the panic is
+/// recorded in `shared` (which stops the run) and the thread returns `None`.
 fn spawn<T: Send + 'static>(
     name: String,
+    shared: &Arc<Shared>,
     f: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<JoinHandle<T>> {
+) -> anyhow::Result<JoinHandle<Option<T>>> {
+    let shared = Arc::clone(shared);
     thread::Builder::new()
-        .name(name)
+        .name(name.clone())
         .stack_size(CLIENT_STACK)
-        .spawn(f)
+        .spawn(move || match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(done) => Some(done),
+            Err(payload) => {
+                shared.fail(&name, panic_message(&*payload));
+                None
+            }
+        })
         .context("cannot start a client thread (too many threads for this machine?)")
+}
+
+/// Waits for a bench thread; `None` if it panicked (see [`spawn`]).
+fn join<T>(handle: JoinHandle<Option<T>>) -> Option<T> {
+    handle.join().ok().flatten()
 }
 
 /// The text sender `id` sends as its `seq`-th message.
@@ -476,6 +572,11 @@ fn parse_text(text: &[u8]) -> Option<(usize, u64, u64)> {
         Some(pad) if pad.bytes().all(|b| b == b'x') => Some((id, seq, nanos)),
         Some(_) => None,
     }
+}
+
+/// How many clients connect at once while `clients` join (see [`JOIN_WAVES`]).
+fn join_wave(clients: usize) -> usize {
+    (clients / JOIN_WAVES).clamp(1, MAX_JOIN_WAVE)
 }
 
 fn client_name(index: usize) -> String {
@@ -524,10 +625,18 @@ impl ReaderReport {
     }
 }
 
+/// How a chat server speaks: its framing, and the wording of its notices.
+#[derive(Clone, Copy)]
+struct Chat<'a> {
+    framing: Framing,
+    dialect: &'a Dialect,
+}
+
 /// Everything a chat reader needs to know about its place in the run.
 struct ReaderPlan {
     index: usize,
     framing: Framing,
+    dialect: Dialect,
     senders: usize,
     messages: u64,
 }
@@ -551,6 +660,7 @@ fn chat_reader(conn: Conn, plan: ReaderPlan, shared: Arc<Shared>) -> ReaderRepor
     let expected = plan.expected();
     let mut reader = BufReader::with_capacity(READ_BUFFER, conn);
     let mut buf = Vec::with_capacity(256);
+    let mut greeting = plan.dialect.greeting_lines;
     let finish = |report: ReaderReport| {
         shared.received[plan.index].store(GONE, Ordering::Relaxed);
         shared.finished.fetch_add(1, Ordering::Relaxed);
@@ -583,16 +693,26 @@ fn chat_reader(conn: Conn, plan: ReaderPlan, shared: Arc<Shared>) -> ReaderRepor
             return finish(report);
         }
         let now = shared.now_nanos();
-        let message = String::from_utf8_lossy(&buf);
-        if let Some(rest) = message.strip_prefix("SERVER: ") {
-            if rest.ends_with(" has joined the chat.") {
-                shared.saw_join(plan.index);
-            } else if rest.ends_with(" has left the chat.") {
-                report.leaves += 1;
-            } else {
-                report.violation(format!("{} got {message:?}", client_name(plan.index)));
-            }
+        if greeting > 0 {
+            // What the server says to every newcomer first (a prompt).
+            greeting -= 1;
             continue;
+        }
+        let message = String::from_utf8_lossy(&buf);
+        match plan.dialect.notice(&message) {
+            Some(Notice::Joined) => {
+                shared.saw_join(plan.index);
+                continue;
+            }
+            Some(Notice::Left) => {
+                report.leaves += 1;
+                continue;
+            }
+            None if message.starts_with("SERVER: ") => {
+                report.violation(format!("{} got {message:?}", client_name(plan.index)));
+                continue;
+            }
+            None => {}
         }
         let Some((name, text)) = message.split_once(": ") else {
             report.violation(format!("{} got {message:?}", client_name(plan.index)));
@@ -656,6 +776,9 @@ fn missing_by_sender(reports: &[ReaderReport], senders: usize, messages: u64) ->
         .collect()
 }
 
+/// What a sender thread runs: [`chat_sender`], or a test's stand-in.
+type SenderFn = fn(Conn, usize, Load, Framing, Arc<Gate>, Arc<Shared>) -> io::Result<()>;
+
 fn chat_sender(
     conn: Conn,
     id: usize,
@@ -686,11 +809,13 @@ fn chat_sender(
 
 fn run_chat(
     addr: SocketAddr,
-    framing: Framing,
+    chat: Chat<'_>,
     load: &Load,
     progress: &Progress,
     sample: impl Fn() -> Option<Status>,
+    sender: SenderFn,
 ) -> anyhow::Result<Outcome> {
+    let framing = chat.framing;
     let shared = Arc::new(Shared::new(load));
     let readers_count = load.clients - load.stalled;
     let mut conns = Vec::with_capacity(load.clients);
@@ -698,58 +823,77 @@ fn run_chat(
     let gate = Arc::new(Gate::default());
     // Whatever goes wrong, stop and unblock every thread before returning.
     let result = (|| -> anyhow::Result<Outcome> {
-        // Phase 1: join one by one; the stalled clients come last.
+        // Phase 1: join in waves; the stalled clients come last.
         let mut anchor = 0;
-        for index in 0..load.clients {
+        let mut index = 0;
+        while index < load.clients {
+            // c0 and c1 join alone (see below); a wave never mixes readers
+            // and stalled clients, which must join after every reader.
+            let boundary = if index < readers_count {
+                readers_count
+            } else {
+                load.clients
+            };
+            let wave = if index < 2 {
+                1
+            } else {
+                join_wave(load.clients).min(boundary - index)
+            };
             progress.note(&format!("joining {index}/{}", load.clients));
-            let conn = Conn::connect(addr)?;
-            let mut hello = Vec::new();
-            framing.encode(client_name(index).as_bytes(), &mut hello);
-            conn.write_all(&hello, &shared)
-                .with_context(|| format!("{} could not send its name", client_name(index)))?;
-            conns.push(conn.clone());
-            if index < readers_count {
-                let plan = ReaderPlan {
-                    index,
-                    framing,
-                    senders: load.senders,
-                    messages: load.messages as u64,
-                };
-                let shared = Arc::clone(&shared);
-                readers.push(spawn(format!("bench-read-{index}"), move || {
-                    chat_reader(conn, plan, shared)
-                })?);
+            for index in index..index + wave {
+                let conn = Conn::connect(addr)?;
+                let mut hello = Vec::new();
+                framing.encode(client_name(index).as_bytes(), &mut hello);
+                conn.write_all(&hello, &shared)
+                    .with_context(|| format!("{} could not send its name", client_name(index)))?;
+                conns.push(conn.clone());
+                if index < readers_count {
+                    let plan = ReaderPlan {
+                        index,
+                        framing,
+                        dialect: chat.dialect.clone(),
+                        senders: load.senders,
+                        messages: load.messages as u64,
+                    };
+                    let thread_shared = Arc::clone(&shared);
+                    readers.push(spawn(format!("bench-read-{index}"), &shared, move || {
+                        chat_reader(conn, plan, thread_shared)
+                    })?);
+                }
             }
+            let last = index + wave - 1;
             // The first client gets no notice of its own, so nothing tells
             // when the server has taken its name: c1 may be registered
             // first. Whichever of the two sees the other's notice was in the
             // room first, and becomes the anchor that witnesses each later
             // join (and so sees every one of them).
-            let witnessed = match index {
+            let witnessed = match last {
                 0 => true,
-                1 => shared.wait_joins(JOIN_TIMEOUT, |j| j[0] >= 1 || j[1] >= 1),
-                _ => shared.wait_joins(JOIN_TIMEOUT, |j| j[anchor] >= index),
+                1 => shared.wait_joins(JOIN_TIMEOUT, || {
+                    shared.joins_of(0) >= 1 || shared.joins_of(1) >= 1
+                }),
+                _ => shared.wait_joins(JOIN_TIMEOUT, || shared.joins_of(anchor) >= last),
             };
+            shared.check_fault()?;
             if !witnessed {
                 bail!(
                     "nobody saw `SERVER: {} has joined the chat.` within {JOIN_TIMEOUT:?}",
-                    client_name(index)
+                    client_name(last)
                 );
             }
-            if index == 1 && shared.joins.lock().unwrap_or_else(|e| e.into_inner())[0] == 0 {
+            if last == 1 && shared.joins_of(0) == 0 {
                 anchor = 1;
             }
+            index += wave;
         }
-        // Client r (r >= 2) hears of the clients after it; of c0 and c1, the
-        // anchor hears of everyone, the other of all but the anchor.
-        let clients = load.clients;
-        let due = |r: usize| match r {
-            _ if r == anchor => clients - 1,
-            0 | 1 => clients - 2,
-            _ => clients - 1 - r,
-        };
-        let all_joined = |j: &[usize]| (0..readers_count).all(|r| j[r] >= due(r));
-        if !shared.wait_joins(JOIN_TIMEOUT, all_joined) {
+        // Of every two readers, the one that joined first hears of the
+        // other; and every reader hears of every stalled client.
+        let (readers_due, stalled) = (readers_count as u64, load.stalled as u64);
+        let due = readers_due * readers_due.saturating_sub(1) / 2 + readers_due * stalled;
+        let all_joined = || shared.joins_total.load(Ordering::Relaxed) >= due;
+        let joined = shared.wait_joins(JOIN_TIMEOUT, all_joined);
+        shared.check_fault()?;
+        if !joined {
             bail!("not every client saw the join notices of those after it");
         }
         let joined_status = sample();
@@ -757,14 +901,14 @@ fn run_chat(
         // Phase 2: start every sender at the same instant.
         let mut senders = Vec::with_capacity(load.senders);
         for (id, conn) in conns.iter().enumerate().take(load.senders) {
-            let (conn, load, gate, shared) = (
+            let (conn, load, gate, thread_shared) = (
                 conn.clone(),
                 load.clone(),
                 Arc::clone(&gate),
                 Arc::clone(&shared),
             );
-            senders.push(spawn(format!("bench-send-{id}"), move || {
-                chat_sender(conn, id, load, framing, gate, shared)
+            senders.push(spawn(format!("bench-send-{id}"), &shared, move || {
+                sender(conn, id, load, framing, gate, thread_shared)
             })?);
         }
         let t0 = Instant::now();
@@ -775,6 +919,7 @@ fn run_chat(
         let expected = load.expected(Protocol::Chat(framing));
         let end = watch(&shared, readers_count, expected, load, progress);
         shared.stop.store(true, Ordering::Relaxed);
+        shared.check_fault()?;
         let stalled_dropped = conns[readers_count..]
             .iter()
             .filter(|c| !probe_held(c))
@@ -791,11 +936,10 @@ fn run_chat(
         let mut closed = 0;
         let mut reports = Vec::with_capacity(readers_count);
         for reader in readers.drain(..) {
-            reports.push(
-                reader
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("a reader thread panicked"))?,
-            );
+            match join(reader) {
+                Some(report) => reports.push(report),
+                None => shared.check_fault()?,
+            }
         }
         for r in &reports {
             outcome.latency.merge(&r.latency);
@@ -822,9 +966,10 @@ fn run_chat(
         }
         for sender in senders {
             // A sender whose server hung up is no bench failure: the missing
-            // deliveries already tell that story.
-            let _ = sender.join();
+            // deliveries already tell that story. One that panicked is.
+            let _ = join(sender);
         }
+        shared.check_fault()?;
         Ok(outcome)
     })();
     gate.cancel();
@@ -833,19 +978,20 @@ fn run_chat(
         conn.shutdown();
     }
     for reader in readers {
-        let _ = reader.join();
+        let _ = join(reader);
     }
     progress.clear();
     result
 }
 
-/// Waits until every reader is finished, or the run stalls or times out.
+/// Waits until every reader is finished, or the run stalls or times out,
+/// or a bench thread failed (then the caller finds the fault in `shared`).
 fn watch(shared: &Shared, readers: usize, expected: u64, load: &Load, progress: &Progress) -> End {
     let start = Instant::now();
     let mut last_count = 0;
     let mut last_change = start;
     loop {
-        if shared.finished.load(Ordering::Relaxed) >= readers {
+        if shared.finished.load(Ordering::Relaxed) >= readers || shared.stopped() {
             return End::Finished;
         }
         let now = Instant::now();
@@ -897,9 +1043,10 @@ fn run_echo(addr: SocketAddr, load: &Load, progress: &Progress) -> anyhow::Resul
             progress.note(&format!("connecting {index}/{}", load.clients));
             let conn = Conn::connect(addr)?;
             conns.push(conn.clone());
-            let (load, gate, shared) = (load.clone(), Arc::clone(&gate), Arc::clone(&shared));
-            threads.push(spawn(format!("bench-echo-{index}"), move || {
-                echo_client(conn, index, load, gate, shared)
+            let (load, gate, thread_shared) =
+                (load.clone(), Arc::clone(&gate), Arc::clone(&shared));
+            threads.push(spawn(format!("bench-echo-{index}"), &shared, move || {
+                echo_client(conn, index, load, gate, thread_shared)
             })?);
         }
         let t0 = Instant::now();
@@ -910,9 +1057,10 @@ fn run_echo(addr: SocketAddr, load: &Load, progress: &Progress) -> anyhow::Resul
         let mut outcome = Outcome::start(expected, load.clients, load.clients, end);
         let mut last = t0;
         for thread in threads.drain(..) {
-            let r = thread
-                .join()
-                .map_err(|_| anyhow::anyhow!("an echo client thread panicked"))?;
+            let Some(r) = join(thread) else {
+                shared.check_fault()?;
+                continue;
+            };
             outcome.latency.merge(&r.latency);
             outcome.delivered += r.received;
             outcome.violations += r.violations;
@@ -922,6 +1070,7 @@ fn run_echo(addr: SocketAddr, load: &Load, progress: &Progress) -> anyhow::Resul
         }
         outcome.violation_samples.truncate(5);
         outcome.elapsed = last - t0;
+        shared.check_fault()?;
         Ok(outcome)
     })();
     gate.cancel();
@@ -930,7 +1079,7 @@ fn run_echo(addr: SocketAddr, load: &Load, progress: &Progress) -> anyhow::Resul
         conn.shutdown();
     }
     for thread in threads {
-        let _ = thread.join();
+        let _ = join(thread);
     }
     progress.clear();
     result
@@ -1091,7 +1240,8 @@ mod tests {
         let load = small_load();
         let addr = fake_chat(load.clients, framing, fault);
         let chat = Protocol::Chat(framing);
-        run(addr, chat, &load, None, &Progress::new("test")).unwrap()
+        let course = Dialect::course();
+        run(addr, chat, &course, &load, None, &Progress::new("test")).unwrap()
     }
 
     #[test]
@@ -1136,6 +1286,97 @@ mod tests {
         assert!(!o.accounted_for());
     }
 
+    /// The bug behind a run that reported step 7 as STALLED: a sender
+    /// thread panicked (`attempt to subtract with overflow`), the texts
+    /// stopped, and the stall was put down to the server.
+    #[test]
+    fn a_panic_in_a_bench_thread_is_the_benchs_failure_not_a_stall() {
+        fn overflowing_sender(
+            _: Conn,
+            _: usize,
+            _: Load,
+            _: Framing,
+            gate: Arc<Gate>,
+            _: Arc<Shared>,
+        ) -> io::Result<()> {
+            gate.wait();
+            let (sent, own) = (std::hint::black_box(1u64), std::hint::black_box(2u64));
+            let _ = std::hint::black_box(sent - own);
+            Ok(())
+        }
+        let load = small_load();
+        let addr = fake_chat(load.clients, Framing::Lines, Fault::None);
+        let chat = Chat {
+            framing: Framing::Lines,
+            dialect: &Dialect::course(),
+        };
+        let progress = Progress::new("test");
+        let result = run_chat(addr, chat, &load, &progress, || None, overflowing_sender);
+        let error = result.expect_err("a bench failure, not an outcome");
+        let fault = error.downcast_ref::<BenchFault>().expect("a BenchFault");
+        assert!(fault.thread.starts_with("bench-send-"), "{fault:?}");
+        assert!(
+            fault.message.contains("attempt to subtract with overflow"),
+            "{fault:?}"
+        );
+        assert!(error.to_string().contains("not a result of the server"));
+    }
+
+    /// A sender may count a text between the two reads of `window_full`,
+    /// so its own count can pass the total for a moment.
+    #[test]
+    fn a_senders_count_ahead_of_the_total_does_not_overflow() {
+        let shared = Shared::new(&small_load());
+        shared.sent_by[0].fetch_add(1, Ordering::Relaxed);
+        assert!(!shared.window_full());
+    }
+
+    #[test]
+    fn another_servers_wording_is_understood() {
+        // Like tokio's examples/chat.rs: a prompt, then notices without
+        // `SERVER: `; the texts are `NAME: TEXT` as in the course.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let load = small_load();
+        let clients = load.clients;
+        thread::spawn(move || {
+            let room: Arc<Mutex<Vec<(String, TcpStream)>>> = Arc::default();
+            for stream in listener.incoming().take(clients) {
+                let mut stream = stream.unwrap();
+                let room = Arc::clone(&room);
+                thread::spawn(move || {
+                    stream.write_all(b"Please enter your username:\n").unwrap();
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut buf = Vec::new();
+                    if !Framing::Lines.read(&mut reader, &mut buf).unwrap_or(false) {
+                        return;
+                    }
+                    let name = String::from_utf8(buf.clone()).unwrap();
+                    let mut members = room.lock().unwrap();
+                    for (_, other) in members.iter_mut() {
+                        let _ = other.write_all(format!("{name} has joined the chat\n").as_bytes());
+                    }
+                    members.push((name.clone(), stream));
+                    drop(members);
+                    while Framing::Lines.read(&mut reader, &mut buf).unwrap_or(false) {
+                        let text = String::from_utf8_lossy(&buf).into_owned();
+                        for (other_name, other) in room.lock().unwrap().iter_mut() {
+                            if *other_name != name {
+                                let _ = other.write_all(format!("{name}: {text}\n").as_bytes());
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let dialect =
+            Dialect::new("{name} has joined the chat", "{name} has left the chat", 1).unwrap();
+        let chat = Protocol::Chat(Framing::Lines);
+        let o = run(addr, chat, &dialect, &load, None, &Progress::new("test")).unwrap();
+        assert_eq!((o.expected, o.delivered, o.violations), (16, 16, 0));
+        assert_eq!(o.end, End::Finished);
+    }
+
     #[test]
     fn texts_round_trip_with_and_without_padding() {
         let short = compose(3, 42, 123, 0);
@@ -1166,6 +1407,7 @@ mod tests {
         let plan = |index| ReaderPlan {
             index,
             framing: Framing::Lines,
+            dialect: Dialect::course(),
             senders: 4,
             messages: 10,
         };

@@ -2,16 +2,22 @@
 //! measure deliveries per second, latency, connections held and the server's
 //! memory and threads.
 //!
-//! * `scenarios` says what each scenario sends and which targets it has;
-//! * `load` is the engine (clients, senders, the exactly-once check);
+//! * `scenarios` says what each scenario sends and which targets it has
+//!   (`async_targets`: issue 14's, for step 8);
+//! * `load` is the engine (clients, senders, the exactly-once check), and
+//!   `fault` what it reports when the bench itself fails;
 //! * `server` starts a step on 127.0.0.1 port 0, `proc` samples it;
+//!   `dialect` says how a server words its notices;
 //! * `report` and `chart` turn rows into a table, CSV and an SVG chart.
 //!
 //! Every case gets a fresh server, so one case's memory does not leak into
 //! the next; cases of several steps alternate, so they share the machine's
 //! state of the moment (the ratios are fair even on a busy laptop).
 
+mod async_targets;
 mod chart;
+mod dialect;
+mod fault;
 mod flood;
 mod framing;
 mod latency;
@@ -22,6 +28,7 @@ mod report;
 mod scenarios;
 mod server;
 
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +36,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+pub use dialect::Dialect;
+pub use fault::BenchFault;
 pub use framing::Framing;
 pub use load::{End, Load, Outcome};
 pub use report::Row;
@@ -47,13 +56,14 @@ const SPARE_FDS: u64 = 64;
 /// Measure the course's servers: deliveries/s, latency, memory, threads.
 ///
 /// Without a scenario, runs `quick` (fan-out at 100 clients, step 4 against
-/// steps 6 and 7; under a minute once built). With `--compare` and no
+/// steps 6 and 8; under a minute once built). With `--compare` and no
 /// scenario, runs `all`. Servers are built in release mode and started on
 /// 127.0.0.1 with port 0, one fresh server per case.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench echo\n  \
-                  cargo xtask bench --compare step4,step6,step7 --csv bench.csv\n  \
+                  cargo xtask bench all --csv bench.csv\n  \
+                  cargo xtask bench crowd\n  \
                   cargo xtask bench fanout --compare step4,step6 --clients 10,100\n  \
                   cargo xtask bench latency --addr 127.0.0.1:65433"
 )]
@@ -62,7 +72,7 @@ pub struct Args {
     #[arg(value_enum)]
     pub scenario: Option<Scenario>,
     /// Steps to run side by side, the first one being the baseline for the ratios
-    /// (default: step4,step6,step7; echo: step1,step2).
+    /// (default: step4,step6,step8; echo: step1,step2; crowd: step8).
     #[arg(long, value_delimiter = ',', value_name = "STEPS")]
     pub compare: Vec<String>,
     /// Load a server that is already running instead (no memory figures).
@@ -71,6 +81,17 @@ pub struct Args {
     /// How the `--addr` server frames messages (chat scenarios).
     #[arg(long, value_enum, default_value = "lines", requires = "addr")]
     pub framing: Framing,
+    /// How the `--addr` server announces a newcomer to the others, with
+    /// {name} for the name.
+    #[arg(long, value_name = "PATTERN", default_value = dialect::COURSE_JOIN, requires = "addr")]
+    pub join_pattern: String,
+    /// How the `--addr` server announces a departure, with {name}.
+    #[arg(long, value_name = "PATTERN", default_value = dialect::COURSE_LEAVE, requires = "addr")]
+    pub leave_pattern: String,
+    /// Lines the `--addr` server sends every newcomer before anything else
+    /// (a prompt for the name), to be ignored.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "addr")]
+    pub greeting_lines: usize,
     /// Clients connected, one case per count: 10,100,1000.
     #[arg(long, value_delimiter = ',', value_name = "N,N")]
     pub clients: Vec<usize>,
@@ -126,12 +147,18 @@ pub struct Report {
 
 /// A server the cases are run against.
 enum Target {
-    /// A step the bench builds and starts itself, once per case.
-    Step { step: Step, binary: PathBuf },
+    /// A step the bench builds and starts itself, once per case, with the
+    /// options of the case that it has (its `--help` lists them).
+    Step {
+        step: Step,
+        binary: PathBuf,
+        options: BTreeSet<String>,
+    },
     /// A server already running.
     Addr {
         addr: SocketAddr,
         protocol: Protocol,
+        dialect: Dialect,
     },
 }
 
@@ -194,6 +221,10 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
     println!();
     let mut rows: Vec<Row> = Vec::new();
     for case in &cases {
+        let targets: Vec<&Target> = targets
+            .iter()
+            .filter(|t| runs_on(case, t, scenario))
+            .collect();
         // Repetitions alternate between the steps, so a machine that gets
         // busier during the run slows them all alike.
         let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); targets.len()];
@@ -222,14 +253,19 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
                 colour
             )
         );
-        for v in &verdicts {
-            let mark = if v.pass {
-                term::paint("pass", Colour::Green, colour)
-            } else {
-                term::paint("FAIL", Colour::Red, colour)
-            };
-            println!("  {mark}  {:<6} {}: {}", v.step, v.target, v.measured);
-        }
+        print_verdicts(&verdicts, colour);
+    }
+    let async_verdicts = async_targets::verdicts(&rows);
+    if !async_verdicts.is_empty() {
+        println!(
+            "\n{}",
+            term::paint(
+                "Targets (issue 14), step 8 against step 6 in this run",
+                Colour::Bold,
+                colour
+            )
+        );
+        print_verdicts(&async_verdicts, colour);
     }
     if let Some(path) = &args.csv {
         std::fs::write(path, report::csv(&rows, &baseline))
@@ -251,12 +287,37 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
         );
         chart_path = Some(path);
     }
+    let mut verdicts = verdicts;
+    verdicts.extend(async_verdicts);
     Ok(Report {
         rows,
         baseline,
         verdicts,
         chart: chart_path,
     })
+}
+
+fn print_verdicts(verdicts: &[Verdict], colour: bool) {
+    for v in verdicts {
+        let mark = if v.pass {
+            term::paint("pass", Colour::Green, colour)
+        } else {
+            term::paint("FAIL", Colour::Red, colour)
+        };
+        println!("  {mark}  {:<6} {}: {}", v.step, v.target, v.measured);
+    }
+}
+
+/// Whether `case` runs on `target`: everywhere, but for a scenario that
+/// runs only on some steps when it is part of `all` (asked for by name,
+/// with `--compare`, it runs where it is told).
+fn runs_on(case: &scenarios::Case, target: &Target, asked: Scenario) -> bool {
+    match (case.scenario.only_on(), target) {
+        (Some(steps), Target::Step { step, .. }) if asked != case.scenario => {
+            steps.contains(&step.short.as_str())
+        }
+        _ => true,
+    }
 }
 
 /// The servers to load: `--addr`, or the steps, built.
@@ -273,9 +334,11 @@ fn targets(args: &Args, scenario: Scenario) -> anyhow::Result<Vec<Target>> {
         } else {
             Protocol::Chat(args.framing)
         };
+        let dialect = Dialect::new(&args.join_pattern, &args.leave_pattern, args.greeting_lines)?;
         return Ok(vec![Target::Addr {
             addr: resolved,
             protocol,
+            dialect,
         }]);
     }
     let names: Vec<String> = if args.compare.is_empty() {
@@ -322,11 +385,18 @@ fn targets(args: &Args, scenario: Scenario) -> anyhow::Result<Vec<Target>> {
     let packages: Vec<&str> = steps.iter().map(|s| s.package.as_str()).collect();
     eprintln!("building {} ({profile:?})", packages.join(", "));
     let binaries = build::build_binaries(&packages, profile)?;
-    Ok(steps
+    steps
         .into_iter()
         .zip(binaries)
-        .map(|(step, binary)| Target::Step { step, binary })
-        .collect())
+        .map(|(step, binary)| {
+            let options = server::options_of(&binary)?;
+            Ok(Target::Step {
+                step,
+                binary,
+                options,
+            })
+        })
+        .collect()
 }
 
 /// Runs one case against one target, with a fresh server when it is a step.
@@ -346,24 +416,37 @@ fn run_case(
     } else {
         label.clone()
     });
-    let run = |addr, protocol, sampler: Option<&proc::Sampler>| match (case.scenario, protocol) {
-        (Scenario::Flood, Protocol::Chat(framing)) => {
-            flood::run(addr, framing, &case.load, sampler, &progress)
+    // The flood scenario has its own engine (a flooder, listeners at a
+    // terminal's pace, chatters); every other one is the load engine's.
+    let run = |addr, protocol, dialect: &Dialect, sampler: Option<&proc::Sampler>| {
+        match (case.scenario, protocol) {
+            (Scenario::Flood, Protocol::Chat(framing)) => {
+                flood::run(addr, framing, &case.load, sampler, &progress)
+            }
+            _ => load::run(addr, protocol, dialect, &case.load, sampler, &progress),
         }
-        _ => load::run(addr, protocol, &case.load, sampler, &progress),
     };
     let outcome = match target {
-        Target::Addr { addr, protocol } => run(*addr, *protocol, None)?,
-        Target::Step { step, binary } => {
-            let args = flood_control_args(case.scenario, step);
-            let mut server = ServerProcess::start(binary, args)?;
+        Target::Addr {
+            addr,
+            protocol,
+            dialect,
+        } => run(*addr, *protocol, dialect, None).map_err(|e| bench_error(e, &label, None))?,
+        Target::Step {
+            step,
+            binary,
+            options,
+        } => {
+            let args = step_args(case, options);
+            let mut server = ServerProcess::start(binary, &args)?;
             let sampler = proc::Sampler::start(server.pid());
-            let outcome = run(server.addr, step.protocol, sampler.as_ref()).with_context(|| {
-                format!(
-                    "{label} failed; the server's last output:\n{}",
-                    server.tail()
-                )
-            })?;
+            let outcome = run(
+                server.addr,
+                step.protocol,
+                &Dialect::course(),
+                sampler.as_ref(),
+            )
+            .map_err(|e| bench_error(e, &label, Some(&server)))?;
             if let Some(s) = sampler {
                 s.finish();
             }
@@ -380,57 +463,72 @@ fn run_case(
     Ok(outcome)
 }
 
-/// How a step is started for a case: with its flood control off
-/// (`--flood-rate 0`) where the scenario wants it (see
-/// `Scenario::turns_flood_control_off`), as it is otherwise.
-fn flood_control_args(scenario: Scenario, step: &Step) -> &'static [&'static str] {
-    if step.flood_control && scenario.turns_flood_control_off() {
-        &["--flood-rate", "0"]
-    } else {
-        &[]
-    }
+/// The options `case` starts a step with: those of
+/// [`Case::server_options`](scenarios::Case::server_options) that the
+/// step's `--help` lists (step 4 has no flood control to set).
+fn step_args(case: &scenarios::Case, options: &BTreeSet<String>) -> Vec<String> {
+    case.server_options()
+        .into_iter()
+        .filter(|(option, _)| options.contains(*option))
+        .flat_map(|(option, value)| [option.to_string(), value])
+        .collect()
 }
 
-/// What the run does to the steps' flood control, in one line.
+/// What the run does to the steps' flood control, one line per scenario,
+/// for the steps that have it.
 fn flood_control_note(cases: &[scenarios::Case], targets: &[Target]) -> Option<String> {
     let steps: Vec<&str> = targets
         .iter()
         .filter_map(|t| match t {
-            Target::Step { step, .. } if step.flood_control => Some(step.short.as_str()),
+            Target::Step { step, options, .. } if options.contains("--flood-rate") => {
+                Some(step.short.as_str())
+            }
             _ => None,
         })
         .collect();
     if steps.is_empty() {
         return None;
     }
-    let mut names: Vec<(&str, bool)> = cases
-        .iter()
-        .map(|c| (c.scenario.name(), c.scenario.turns_flood_control_off()))
-        .collect();
-    names.dedup();
-    let with = |off: bool| -> Vec<&str> {
-        names
-            .iter()
-            .filter(|(_, o)| *o == off)
-            .map(|(n, _)| *n)
-            .collect()
-    };
-    let (off, on) = (with(true), with(false));
-    let mut parts = Vec::new();
-    if !off.is_empty() {
-        parts.push(format!("off (--flood-rate 0) for {}", off.join(", ")));
-    }
-    if !on.is_empty() {
-        parts.push(format!(
-            "as it is (10 a second, bursts of 50) for {}",
-            on.join(", ")
-        ));
+    let mut lines: Vec<String> = Vec::new();
+    for case in cases {
+        let flood: Vec<String> = case
+            .server_options()
+            .into_iter()
+            .filter(|(option, _)| option.starts_with("--flood-"))
+            .map(|(option, value)| format!("{option} {value}"))
+            .collect();
+        let said = if flood.is_empty() {
+            "the defaults (10 a second, bursts of 50)".to_string()
+        } else {
+            format!("{} (on, above what the load sends)", flood.join(" "))
+        };
+        let line = format!("  {}: {said}", case.scenario.name());
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
     }
     Some(format!(
-        "flood control of {}: {}",
+        "flood control of {} in every run:\n{}",
         steps.join(", "),
-        parts.join("; ")
+        lines.join("\n")
     ))
+}
+
+/// The error a case ended with, said for what it is: the bench's own
+/// failure, or a server the bench could not load (with its last words).
+fn bench_error(error: anyhow::Error, label: &str, server: Option<&ServerProcess>) -> anyhow::Error {
+    if error.is::<BenchFault>() {
+        return error.context(format!(
+            "{label} was not measured: the bench failed, whatever the server did"
+        ));
+    }
+    match server {
+        Some(server) => error.context(format!(
+            "{label} failed; the server's last output:\n{}",
+            server.tail()
+        )),
+        None => error.context(format!("{label} failed")),
+    }
 }
 
 /// Makes sure this process (and the servers it starts, which inherit the

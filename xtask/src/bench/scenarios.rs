@@ -1,5 +1,6 @@
 //! The bench's scenarios, each one command: what load each applies, to which
-//! steps by default, and the targets set for the final server.
+//! steps by default, with which server options, and the targets set for
+//! the final server (step 8's are in `async_targets`).
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ pub enum Scenario {
     Quick,
     /// Blocking against threaded echo: step 1 and step 2 with 10 concurrent clients.
     Echo,
-    /// Fan-out: 10 senders at full speed with 10, 100 and 1,000 clients connected.
+    /// Fan-out: 10 senders at full speed with 30, 100, 500 and 1,000 clients connected.
     Fanout,
     /// Latency: 20 clients each sending 100 texts per second.
     Latency,
@@ -24,20 +25,14 @@ pub enum Scenario {
     /// One client floods 10,000 lines of 1,000 bytes while 30 read at a
     /// terminal's pace and 5 of them chat: listeners dropped, chatter p99.
     Flood,
-    /// Every scenario with a target: fanout, latency, stalled, idle, flood.
+    /// 10,000 idle named clients held by the one-thread server (step 8 only).
+    Crowd,
+    /// Every scenario with a target: fanout, latency, stalled, idle, flood,
+    /// crowd.
     All,
 }
 
 impl Scenario {
-    /// Whether a step's flood control is turned off (`--flood-rate 0`) for
-    /// this scenario: yes where the point is raw throughput or a stalled
-    /// reader (one sender at full speed is exactly what flood control
-    /// slows), no for the flood (the point is the flooder) and the idle
-    /// clients (they send nothing).
-    pub fn turns_flood_control_off(self) -> bool {
-        !matches!(self, Scenario::Flood | Scenario::Idle)
-    }
-
     /// The name used in labels and tables.
     pub fn name(self) -> &'static str {
         match self {
@@ -48,6 +43,7 @@ impl Scenario {
             Scenario::Stalled => "stalled",
             Scenario::Idle => "idle",
             Scenario::Flood => "flood",
+            Scenario::Crowd => "crowd",
             Scenario::All => "all",
         }
     }
@@ -62,6 +58,7 @@ impl Scenario {
                 Scenario::Stalled,
                 Scenario::Idle,
                 Scenario::Flood,
+                Scenario::Crowd,
             ],
             one => vec![one],
         }
@@ -72,7 +69,17 @@ impl Scenario {
     pub fn default_steps(self) -> &'static [&'static str] {
         match self {
             Scenario::Echo => &["step1", "step2"],
-            _ => &["step4", "step6", "step7"],
+            Scenario::Crowd => CROWD_STEPS,
+            _ => &["step4", "step6", "step8"],
+        }
+    }
+
+    /// The only steps this scenario runs on within `all` (the others would
+    /// take many minutes, or thousands of threads, for a known answer).
+    pub fn only_on(self) -> Option<&'static [&'static str]> {
+        match self {
+            Scenario::Crowd => Some(CROWD_STEPS),
+            _ => None,
         }
     }
 
@@ -81,10 +88,11 @@ impl Scenario {
         match self {
             Scenario::Quick => &[100],
             Scenario::Echo => &[10],
-            Scenario::Fanout => &[10, 100, 1000],
+            Scenario::Fanout => &[30, 100, 500, 1000],
             Scenario::Latency | Scenario::Stalled => &[20],
             Scenario::Idle => &[1000],
             Scenario::Flood => &[FLOOD_CLIENTS],
+            Scenario::Crowd => &[10_000],
             Scenario::All => &[],
         }
     }
@@ -124,6 +132,23 @@ const FLOOD_CHAT_MESSAGES: usize = 20;
 /// Stalled: what the healthy clients send together, in texts of this size.
 const STALLED_BYTES: usize = 20 << 20;
 const STALLED_SIZE: usize = 1024;
+/// Crowd: the one step built to hold ten thousand clients on one thread.
+const CROWD_STEPS: &[&str] = &["step8"];
+
+/// Flood control for senders at full speed (fan-out, stalled): the most
+/// lines a second `--flood-rate` allows, and bursts of 1,000 lines. Such
+/// senders are floods by a classroom's measure (thousands of lines a second
+/// each), which the defaults (50 at once, then 10 a second) slow down and
+/// disconnect within seconds; these limits keep flood control on, every
+/// line still paced, and never slow the bench's senders.
+const FULL_SPEED_FLOOD_RATE: u32 = 1_000_000;
+const FULL_SPEED_FLOOD_BURST: u32 = 1_000;
+/// Flood control for rated senders (latency): twice their rate, the
+/// default burst; a sender at a steady rate below it is never slowed.
+const RATED_FLOOD_HEADROOM: f64 = 2.0;
+/// Steps 6 and 8 take this many clients by default (`--max-clients`); a
+/// case with more passes its own count.
+const DEFAULT_MAX_CLIENTS: usize = 1024;
 
 /// The load one case of `scenario` applies with `clients` connected.
 pub fn load_for(scenario: Scenario, clients: usize, o: &Overrides) -> Load {
@@ -160,7 +185,7 @@ pub fn load_for(scenario: Scenario, clients: usize, o: &Overrides) -> Load {
             size: STALLED_SIZE,
             ..base
         },
-        Scenario::Idle => base,
+        Scenario::Idle | Scenario::Crowd => base,
         Scenario::Flood => Load {
             senders: FLOOD_CHATTERS.min(clients.saturating_sub(1)),
             messages: FLOOD_CHAT_MESSAGES,
@@ -200,6 +225,34 @@ pub fn load_for(scenario: Scenario, clients: usize, o: &Overrides) -> Load {
 pub struct Case {
     pub scenario: Scenario,
     pub load: Load,
+}
+
+impl Case {
+    /// The options this case starts a server with, as `(option, value)`,
+    /// for the servers that have them (steps 6 and 8; step 4 has none).
+    pub fn server_options(&self) -> Vec<(&'static str, String)> {
+        let mut options = Vec::new();
+        match self.load.rate {
+            // The flood's point is the server's own flood control, as a
+            // class meets it: the defaults, whatever the chatters' rate.
+            _ if self.scenario == Scenario::Flood => {}
+            Some(rate) => {
+                let allowed = (rate * RATED_FLOOD_HEADROOM).ceil();
+                let allowed = allowed.min(f64::from(FULL_SPEED_FLOOD_RATE)) as u32;
+                options.push(("--flood-rate", allowed.max(1).to_string()));
+            }
+            None if self.load.messages > 1 => {
+                options.push(("--flood-rate", FULL_SPEED_FLOOD_RATE.to_string()));
+                options.push(("--flood-burst", FULL_SPEED_FLOOD_BURST.to_string()));
+            }
+            // One text per sender (idle, crowd): the defaults hold.
+            None => {}
+        }
+        if self.load.clients > DEFAULT_MAX_CLIENTS {
+            options.push(("--max-clients", self.load.clients.to_string()));
+        }
+        options
+    }
 }
 
 /// The cases of `scenario` (expanded when it is `All`).
@@ -361,15 +414,60 @@ mod tests {
         assert_eq!(
             names,
             [
-                ("fanout", 10),
+                ("fanout", 30),
                 ("fanout", 100),
+                ("fanout", 500),
                 ("fanout", 1000),
                 ("latency", 20),
                 ("stalled", 20),
                 ("idle", 1000),
-                ("flood", 31)
+                ("flood", 31),
+                ("crowd", 10_000)
             ]
         );
+    }
+
+    fn option<'a>(options: &'a [(&str, String)], name: &str) -> Option<&'a str> {
+        options
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn flood_control_stays_on_with_limits_the_load_never_reaches() {
+        let all = cases(Scenario::All, &Overrides::default());
+        let of = |scenario: Scenario| {
+            let case = all.iter().find(|c| c.scenario == scenario).unwrap();
+            case.server_options()
+        };
+        let fanout = of(Scenario::Fanout);
+        assert_eq!(option(&fanout, "--flood-rate"), Some("1000000"));
+        assert_eq!(option(&fanout, "--flood-burst"), Some("1000"));
+        assert_eq!(
+            option(&of(Scenario::Stalled), "--flood-rate"),
+            Some("1000000")
+        );
+        // 100 texts a second each: allowed 200.
+        let latency = of(Scenario::Latency);
+        assert_eq!(option(&latency, "--flood-rate"), Some("200"));
+        assert_eq!(option(&latency, "--flood-burst"), None);
+        // One text in all: the defaults hold.
+        assert!(of(Scenario::Idle).is_empty());
+        // Never 0: flood control is on in every run.
+        for case in &all {
+            assert_ne!(option(&case.server_options(), "--flood-rate"), Some("0"));
+        }
+    }
+
+    #[test]
+    fn the_crowd_gets_its_seats() {
+        let crowd = cases(Scenario::Crowd, &Overrides::default());
+        assert_eq!(crowd.len(), 1);
+        let options = crowd[0].server_options();
+        assert_eq!(option(&options, "--max-clients"), Some("10000"));
+        assert_eq!(Scenario::Crowd.only_on(), Some(&["step8"][..]));
+        assert_eq!(Scenario::Fanout.only_on(), None);
     }
 
     #[test]
@@ -382,7 +480,7 @@ mod tests {
 
     #[test]
     fn fanout_cases_deliver_about_the_same_amount() {
-        for clients in [10, 100, 1000] {
+        for clients in [30, 100, 500, 1000] {
             let load = load_for(Scenario::Fanout, clients, &Overrides::default());
             assert_eq!(load.senders, 10);
             let deliveries = (load.senders * load.messages * (clients - 1)) as u64;

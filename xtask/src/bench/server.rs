@@ -1,6 +1,7 @@
 //! The server under test: which step it is, how it speaks, and the process
 //! the bench starts (on 127.0.0.1, port 0) and kills when done.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -39,9 +40,6 @@ pub struct Step {
     pub package: String,
     /// What it speaks.
     pub protocol: Protocol,
-    /// Whether it has flood control (steps 6 and 7), which `--flood-rate 0`
-    /// turns off.
-    pub flood_control: bool,
 }
 
 impl Step {
@@ -50,20 +48,21 @@ impl Step {
         let short = match name.strip_prefix("step") {
             Some(_) => name.split('-').next().unwrap_or(name).to_string(),
             None if name.chars().all(|c| c.is_ascii_digit()) => format!("step{name}"),
-            None => bail!("`{name}` is not a step: use step1 … step7"),
+            None => bail!("`{name}` is not a step: use step1 … step8"),
         };
         let number: u8 = short["step".len()..]
             .parse()
-            .with_context(|| format!("`{name}` is not a step: use step1 … step7"))?;
+            .with_context(|| format!("`{name}` is not a step: use step1 … step8"))?;
         let protocol = match number {
             1 | 2 => Protocol::Echo,
             3 => bail!(
                 "step3 relays raw chunks with no framing, so deliveries cannot be counted; \
                  bench step4 or later"
             ),
-            4..=6 => Protocol::Chat(Framing::Lines),
+            // Step 8 is step 6 on one thread, with step 6's protocol.
+            4..=6 | 8 => Protocol::Chat(Framing::Lines),
             7 => Protocol::Chat(Framing::Frames),
-            _ => bail!("there is no step {number}: use step1 … step7"),
+            _ => bail!("there is no step {number}: use step1 … step8"),
         };
         let Some(package) = course::step(number).map(|package| package.name) else {
             bail!("no package for {short} in session2/: it has not been written yet");
@@ -72,7 +71,6 @@ impl Step {
             short,
             package,
             protocol,
-            flood_control: number >= 6,
         })
     }
 }
@@ -85,11 +83,34 @@ pub struct ServerProcess {
     tail: Arc<Mutex<Vec<u8>>>,
 }
 
+/// The options a server's `--help` lists (`--flood-rate`, ...), so that a
+/// case passes a limit only to the steps that have it: step 4 has none,
+/// steps 6 and 8 have flood control and `--max-clients`.
+pub fn options_of(binary: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let output = Command::new(binary)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {} --help", binary.display()))?;
+    if !output.status.success() {
+        bail!("{} --help failed", binary.display());
+    }
+    Ok(help_options(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The long options named in a `--help` text.
+fn help_options(help: &str) -> BTreeSet<String> {
+    help.split(|c: char| c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == ']')
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .map(str::to_string)
+        .collect()
+}
+
 impl ServerProcess {
-    /// Starts `binary --host 127.0.0.1 --port 0` with `args` and waits for
-    /// its `listening on` line. Its output keeps being drained (a server logs
+    /// Starts `binary --host 127.0.0.1 --port 0 ARGS` and waits for its
+    /// `listening on` line. Its output keeps being drained (a server logs
     /// every message; a full pipe would block it) and only the tail is kept.
-    pub fn start(binary: &Path, args: &[&str]) -> anyhow::Result<ServerProcess> {
+    pub fn start(binary: &Path, args: &[String]) -> anyhow::Result<ServerProcess> {
         let mut child = Command::new(binary)
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(args)
@@ -198,6 +219,23 @@ mod tests {
         assert_eq!(step1.protocol, Protocol::Echo);
         assert_eq!(Step::find("1").unwrap(), step1);
         assert_eq!(Step::find("step1-blocking-echo").unwrap(), step1);
+    }
+
+    #[test]
+    fn step8_speaks_step6s_lines() {
+        let step8 = Step::find("step8").unwrap();
+        assert_eq!(step8.package, "step8-async");
+        assert_eq!(step8.protocol, Protocol::Chat(Framing::Lines));
+    }
+
+    #[test]
+    fn options_are_read_from_a_help_text() {
+        let help = "Usage: step6 [OPTIONS]\n\nOptions:\n      --host <HOST>  Address [default: 0.0.0.0]\n      \
+                    --flood-rate <FLOOD_RATE>  Lines a second\n  -h, --help  Print help\n";
+        let options = help_options(help);
+        assert!(options.contains("--flood-rate") && options.contains("--host"));
+        assert!(options.contains("--help") && !options.contains("--"));
+        assert!(!options.contains("--max-clients"));
     }
 
     #[test]
