@@ -186,12 +186,12 @@ mod fake_servers {
     /// [`ServerProcess::start`], trying again while the script is busy.
     fn start(path: &Path) -> ServerProcess {
         for _ in 0..20 {
-            match ServerProcess::start(path, &Timeouts::default()) {
+            match ServerProcess::start(path, &Timeouts::default()).map_err(|failure| failure.0) {
                 Ok(server) => return server,
-                Err((Problem::CannotRun { error }, _)) if error.contains("busy") => {
+                Err(Problem::CannotRun { error }) if error.contains("busy") => {
                     std::thread::sleep(Duration::from_millis(50))
                 }
-                Err((problem, _)) => panic!("{problem:?}"),
+                Err(problem) => panic!("{problem:?}"),
             }
         }
         panic!("{} stayed busy", path.display());

@@ -733,6 +733,8 @@ fn every_part_says_the_answer_follows_before_its_steps_code() {
         }
     }
     report("parts that spoil their exercise", problems);
+}
+
 /// The scenario titles of check `n`, as the grader prints them.
 fn scenario_titles(n: u32) -> Vec<String> {
     // `helps()` has built the runner already.

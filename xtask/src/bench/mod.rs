@@ -418,13 +418,14 @@ fn run_case(
     });
     // The flood scenario has its own engine (a flooder, listeners at a
     // terminal's pace, chatters); every other one is the load engine's.
-    let run = |addr, protocol, dialect: &Dialect, sampler: Option<&proc::Sampler>| {
-        match (case.scenario, protocol) {
-            (Scenario::Flood, Protocol::Chat(framing)) => {
-                flood::run(addr, framing, &case.load, sampler, &progress)
-            }
-            _ => load::run(addr, protocol, dialect, &case.load, sampler, &progress),
+    let run = |addr, protocol, dialect: &Dialect, sampler: Option<&proc::Sampler>| match (
+        case.scenario,
+        protocol,
+    ) {
+        (Scenario::Flood, Protocol::Chat(framing)) => {
+            flood::run(addr, framing, &case.load, sampler, &progress)
         }
+        _ => load::run(addr, protocol, dialect, &case.load, sampler, &progress),
     };
     let outcome = match target {
         Target::Addr {

@@ -345,7 +345,8 @@ pub fn run(
         bail!("step {step} is not a chat step");
     };
     let timeouts = Timeouts::default();
-    let process = ServerProcess::start(server, &timeouts).map_err(|(problem, output)| {
+    let process = ServerProcess::start(server, &timeouts).map_err(|failure| {
+        let (problem, output) = *failure;
         let printed: Vec<String> = output
             .iter()
             .filter_map(|entry| match &entry.event {

@@ -193,7 +193,8 @@ pub fn grade(
     let started = Instant::now();
     let first = match ServerProcess::start(binary, &options.timeouts) {
         Ok(server) => server,
-        Err((problem, output)) => {
+        Err(failure) => {
+            let (problem, output) = *failure;
             let outcome = startup_failure(problem, &output, started.elapsed());
             emit(outcome, &mut report);
             report.not_run = check.scenarios.iter().map(|s| s.name).collect();
@@ -299,7 +300,8 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
                 let addr = process.addr;
                 (Some(process), addr, Some(binary), false)
             }
-            Err((problem, output)) => {
+            Err(failure) => {
+                let (problem, output) = *failure;
                 let mut outcome = startup_failure(problem, &output, started.elapsed());
                 outcome.scenario = scenario.name;
                 return outcome;
@@ -608,9 +610,9 @@ impl Ctx<'_> {
             return scenario(self);
         }
         let process = ServerProcess::start_with(binary, &FLOOD_CONTROL_OFF, &timeouts).map_err(
-            |(problem, _)| {
+            |failure| {
                 Failure::new(
-                    problem,
+                    failure.0,
                     format!("the server starts with {}", FLOOD_CONTROL_OFF.join(" ")),
                 )
             },

@@ -50,6 +50,10 @@ impl Output {
     }
 }
 
+/// Why a server did not start, and what it printed meanwhile. Boxed: a
+/// `Problem` is large, and the `Ok` side is what every caller wants.
+pub type StartFailure = Box<(Problem, Vec<Entry>)>;
+
 /// A running server under test. Dropping it kills the process.
 pub struct ServerProcess {
     child: Mutex<Child>,
@@ -65,10 +69,7 @@ impl ServerProcess {
     /// On failure, returns the problem and whatever the server printed.
     // A large error, returned once per failed start: not worth a box.
     #[allow(clippy::result_large_err)]
-    pub fn start(
-        binary: &Path,
-        timeouts: &Timeouts,
-    ) -> Result<ServerProcess, (Problem, Vec<Entry>)> {
+    pub fn start(binary: &Path, timeouts: &Timeouts) -> Result<ServerProcess, StartFailure> {
         Self::start_with(binary, &[], timeouts)
     }
 
@@ -77,7 +78,7 @@ impl ServerProcess {
         binary: &Path,
         args: &[&str],
         timeouts: &Timeouts,
-    ) -> Result<ServerProcess, (Problem, Vec<Entry>)> {
+    ) -> Result<ServerProcess, StartFailure> {
         let mut command = Command::new(binary);
         command
             .args(["--host", "127.0.0.1", "--port", "0"])
@@ -86,12 +87,12 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|e| {
-            (
+            Box::new((
                 Problem::CannotRun {
                     error: format!("{}: {e}", binary.display()),
                 },
                 vec![],
-            )
+            ))
         })?;
         let output = Arc::new(Output::default());
         let (first_tx, first_rx) = mpsc::channel();
@@ -131,8 +132,8 @@ impl ServerProcess {
         Ok(server)
     }
 
-    fn fail(&self, problem: Problem) -> (Problem, Vec<Entry>) {
-        (problem, self.output())
+    fn fail(&self, problem: Problem) -> StartFailure {
+        Box::new((problem, self.output()))
     }
 
     /// After stdout closed: the exit status, if the process ends in time.
@@ -149,11 +150,7 @@ impl ServerProcess {
         }
     }
 
-    fn exited_early(
-        &self,
-        status: Option<ExitStatus>,
-        timeouts: &Timeouts,
-    ) -> (Problem, Vec<Entry>) {
+    fn exited_early(&self, status: Option<ExitStatus>, timeouts: &Timeouts) -> StartFailure {
         // Read what it said on the way out (stderr may still be in the pipe).
         let deadline = Instant::now() + timeouts.wait();
         let mut lines = self.output.lines.lock().unwrap_or_else(|e| e.into_inner());
@@ -178,7 +175,7 @@ impl ServerProcess {
                 status: status.map_or_else(|| "still running".into(), |s| s.to_string()),
             }
         };
-        (problem, output)
+        Box::new((problem, output))
     }
 
     /// Everything the server printed so far (the newest lines if it printed a lot).
