@@ -533,15 +533,20 @@ fn normalised(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The lines of `solution` that are the answer: not in `starter` (in any
-/// indent: a block moved inside a `loop` is the student's own code) and at
+/// The lines of `solution` that are the answer: not in `starter`, not even
+/// as part of a starter line (in any indent: a block moved inside a `loop`
+/// is the student's own code; a struct field `bound: usize,` is no secret
+/// when the starter's `fn new(bound: usize, ...)` already names it) and at
 /// least [`ANSWER_LINE_MIN`] characters long.
 pub fn answer_lines(starter: &str, solution: &str) -> Vec<String> {
-    let given: BTreeSet<String> = starter.lines().map(normalised).collect();
+    let given: Vec<String> = starter.lines().map(normalised).collect();
     let mut answer: Vec<String> = solution
         .lines()
         .map(normalised)
-        .filter(|line| line.chars().count() >= ANSWER_LINE_MIN && !given.contains(line))
+        .filter(|line| {
+            line.chars().count() >= ANSWER_LINE_MIN
+                && !given.iter().any(|known| known.contains(line.as_str()))
+        })
         .collect();
     answer.dedup();
     answer
@@ -847,6 +852,18 @@ mod tests {
         assert_eq!(
             quoted_answers(spoiler, &answer),
             ["stream.write_all(&buffer[..n])?;"]
+        );
+    }
+
+    #[test]
+    fn a_fragment_the_starter_already_shows_is_not_the_answer() {
+        let starter =
+            "pub fn new(stream: Stream, max_messages: usize, max_bytes: usize) -> Outbox {\n";
+        let solution =
+            "struct Outbox {\n    max_messages: usize,\n    sender: Sender<Message>,\n}\n";
+        assert_eq!(
+            answer_lines(starter, solution),
+            ["sender: Sender<Message>,"]
         );
     }
 
