@@ -1,5 +1,5 @@
-//! The room lives in six copies: session2's steps 6 and 7, the starters of
-//! exercises 6 and 7, and their solutions. A fix made in one copy and
+//! The room lives in seven copies: session2's steps 6 and 7, the starters
+//! of exercises 6 and 7, their solutions, and the bonus step 8. A fix made in one copy and
 //! forgotten in another is a bug that a student finds in class. This test
 //! ties them together, so that such drift fails `cargo test`:
 //!
@@ -10,7 +10,10 @@
 //!   (what the TODO is about), or right after it;
 //! * **step 7** is step 6 in every file they share, but for the framing: the
 //!   table at the end lists each difference, file by file (the doc comment
-//!   of `main.rs` aside, which is each step's own).
+//!   of `main.rs` aside, which is each step's own);
+//! * **step 8** is step 6 in the files of its room (room, names, lines,
+//!   flood control, seats), tests aside, but for a task where step 6 has a
+//!   thread: the table `TASKS` lists each.
 //!
 //! When a copy drifts, the failure names the file and shows the first line
 //! that differs. A solution that was deleted (an instructor hands the repo
@@ -267,35 +270,71 @@ fn step_7_is_step_6_but_for_the_framing() {
         .into_iter()
         .filter(|name| sources(&seven).contains(name))
         .collect();
+    for name in &shared {
+        let (mut expected, mut actual) = (read(&six, name), read(&seven, name));
+        if name == "main.rs" {
+            (expected, actual) = (without_doc(&expected), without_doc(&actual));
+        }
+        assert_differs_by(&six, &seven, name, expected, actual, FRAMING, "framing");
+    }
     for (name, _, _) in FRAMING {
         assert!(
             shared.iter().any(|s| s == name),
             "{name} is not in both steps"
         );
     }
-    for name in &shared {
-        let (mut expected, mut actual) = (read(&six, name), read(&seven, name));
-        if name == "main.rs" {
-            (expected, actual) = (without_doc(&expected), without_doc(&actual));
-        }
-        for (file, in_six, in_seven) in FRAMING.iter().filter(|(file, _, _)| file == name) {
-            assert!(
-                expected.matches(in_six).count() == 1,
-                "the table's text for {file} is no longer found once in {}: {in_six:?}\n\
-                 (changed step 6 there? change step 7 the same way, and this table)",
-                shown(&six, file)
-            );
-            expected = expected.replacen(in_six, in_seven, 1);
-        }
+}
+
+/// Step 8 keeps step 6's room: these files are step 6's, their tests aside
+/// (step 8's sockets are tokio's), but for the words of the table.
+const STEP_8_KEEPS: &[&str] = &["flood.rs", "lines.rs", "names.rs", "room.rs", "seats.rs"];
+
+#[test]
+fn step_8_keeps_step_6s_room_but_says_task() {
+    let (six, eight) = (step(6), step(8));
+    for name in STEP_8_KEEPS {
+        let expected = without_tests(&read(&six, name));
+        let actual = without_tests(&read(&eight, name));
+        assert_differs_by(&six, &eight, name, expected, actual, TASKS, "tasks");
+    }
+    for (name, _, _) in TASKS {
         assert!(
-            expected == actual,
-            "{} is not {} with the framing differences of the table: change both steps \
-             the same way (or, for a new framing difference, the table).\n{}",
-            shown(&seven, name),
-            shown(&six, name),
-            first_difference(&expected, &actual)
+            STEP_8_KEEPS.contains(name),
+            "{name} is not a file step 8 keeps"
         );
     }
+}
+
+/// Checks that `actual` (file `name` of `to`) is `expected` (the same file
+/// of `from`) with the replacements that `table` lists for `name`, the
+/// `kind` of difference the two steps are allowed.
+fn assert_differs_by(
+    from: &Path,
+    to: &Path,
+    name: &str,
+    mut expected: String,
+    actual: String,
+    table: &[(&str, &str, &str)],
+    kind: &str,
+) {
+    for (file, in_from, in_to) in table.iter().filter(|(file, _, _)| *file == name) {
+        assert!(
+            expected.matches(in_from).count() == 1,
+            "the {kind} table's text for {file} is no longer found once in {}: {in_from:?}\n\
+             (changed it there? change {} the same way, and the table)",
+            shown(from, file),
+            shown(to, file)
+        );
+        expected = expected.replacen(in_from, in_to, 1);
+    }
+    assert!(
+        expected == actual,
+        "{} is not {} with the {kind} differences of its table: change both the same way \
+         (or, for a new difference of that kind, the table in xtask/tests/copies.rs).\n{}",
+        shown(to, name),
+        shown(from, name),
+        first_difference(&expected, &actual)
+    );
 }
 
 #[test]
@@ -548,5 +587,50 @@ const MAX_SENT_FRAME: u64 = 1 << 20;
                 frame
             })
             .collect();"#,
+    ),
+];
+
+/// How step 8 words what it keeps of step 6: a task where step 6 has a
+/// thread. Only that belongs here.
+const TASKS: &[(&str, &str, &str)] = &[
+    (
+        "flood.rs",
+        "the reader thread sleeps",
+        "the reader task sleeps",
+    ),
+    (
+        "lines.rs",
+        "client's writer thread calls",
+        "client's writer task calls",
+    ),
+    (
+        "room.rs",
+        "in each client's writer thread, with no lock held",
+        "in each client's writer task, with no lock held",
+    ),
+    (
+        "room.rs",
+        "A panic in some client's thread while",
+        "A panic in some client's task while",
+    ),
+    (
+        "room.rs",
+        "so even a client thread that crashes",
+        "so even a client task that crashes",
+    ),
+    (
+        "room.rs",
+        "its thread stopped unexpectedly",
+        "its task stopped unexpectedly",
+    ),
+    (
+        "seats.rs",
+        "costs two threads and a file descriptor",
+        "costs two tasks and a file descriptor",
+    ),
+    (
+        "seats.rs",
+        "also when a client thread panics",
+        "also when a client task panics",
     ),
 ];

@@ -7,9 +7,10 @@
 //! * its **writer** ([`outbox::Writer::run`]): the only task that ever
 //!   writes to this socket.
 //!
-//! The reader also paces its client: before each line it asks the client's
-//! [`Pacer`] (flood control, `src/flood.rs`) whether to handle it now, or
-//! to sleep first, reading nothing, so that TCP slows that sender alone.
+//! The reader also paces its client: before each message it asks the
+//! client's [`Pacer`] (flood control, `src/flood.rs`) whether to handle it
+//! now, or to sleep first, reading nothing, so that TCP slows that sender
+//! alone.
 //!
 //! **New in step 8:** tasks instead of threads. The code reads as step 6's
 //! did, with `.await` at each place where a thread used to block: waiting
@@ -54,7 +55,7 @@ pub struct Limits {
     /// Bounds of each client's outbound queue.
     pub queue_messages: usize,
     pub queue_bytes: usize,
-    /// How fast a client may send lines (`rate` 0: no limit).
+    /// How fast a client may send messages (`rate` 0: no limit).
     pub flood: FloodLimit,
 }
 
@@ -86,7 +87,7 @@ pub async fn serve(
 ) -> String {
     // Nagle's algorithm off: it holds back a small write until the
     // previous one is acknowledged, to merge them, which can cost a chat
-    // line tens of milliseconds. Our writer merges what is queued itself.
+    // message tens of milliseconds. Our writer merges what is queued itself.
     // (There is no write timeout to set: an async socket never blocks, so
     // the writer times its own waits, see `outbox::write_all`.)
     if let Err(e) = stream.set_nodelay(true) {
@@ -144,8 +145,8 @@ pub async fn serve(
         ),
         End::Flooding => (
             Some(format!(
-                "SERVER: you are sending too fast (the limit is {} lines at once, then {} a \
-                 second); closing the connection",
+                "SERVER: you are sending too fast (the limit is {} messages at once, then {} \
+                 a second); closing the connection",
                 limits.flood.burst, limits.flood.rate
             )),
             "sent too fast for too long (Excess Flood)".to_string(),
@@ -286,7 +287,7 @@ impl Connection<'_> {
                 }
             };
             for line in received {
-                if let Some(end) = self.pace().await.or_else(|| self.handle(&line)) {
+                if let Some(end) = self.pace(line.len()).await.or_else(|| self.handle(&line)) {
                     return end;
                 }
             }
@@ -297,20 +298,20 @@ impl Connection<'_> {
     }
 
     /// Flood control: waits, if this client sends too fast, until its next
-    /// line may be handled. Meanwhile nothing is read from its socket, so
-    /// the kernel's buffers fill and TCP makes the sender wait too; the
-    /// others are not slowed at all. `Some(End::Flooding)` for a client that
+    /// message (of `bytes` bytes) may be handled. Meanwhile nothing is read
+    /// from its socket, so the kernel's buffers fill and TCP makes the
+    /// sender wait too; the others are not slowed at all. `Some(End::Flooding)` for a client that
     /// went on for too long (see [`Pacer::pace`]).
-    async fn pace(&mut self) -> Option<End> {
+    async fn pace(&mut self, bytes: usize) -> Option<End> {
         let pacer = self.pacer.as_mut()?;
-        match pacer.pace(Instant::now()) {
+        match pacer.pace(Instant::now(), bytes) {
             Pace::Now => None,
             Pace::Wait { wait, first } => {
                 if first {
                     let who = self.who();
                     let rate = self.limits.flood.rate;
                     let line =
-                        format!("{who} is sending too fast: slowed to {rate} lines a second");
+                        format!("{who} is sending too fast: slowed to {rate} messages a second");
                     // The first time always makes the log: the instructor
                     // should know who floods, even in the middle of it.
                     if self.slowed_before {

@@ -7,9 +7,9 @@
 //! flooder stays. Nothing slowed the sender.
 //!
 //! IRC servers solved this long ago with *fake lag*: each client has a
-//! clock that every line it sends moves forward. While the clock is less
-//! than a burst ahead of real time, lines are handled at once; beyond that,
-//! the server waits before handling the next one. A client that keeps
+//! clock that every message it sends moves forward. While the clock is less
+//! than a burst ahead of real time, messages are handled at once; beyond
+//! that, the server waits before handling the next one. A client that keeps
 //! pushing past its allowance is disconnected for *Excess Flood*.
 //!
 //! Waiting here means that the reader task sleeps and reads nothing from
@@ -17,13 +17,20 @@
 //! kernel's receive buffer; when it is full, TCP's flow control tells the
 //! client's kernel to stop, and the client's own `write` blocks. The
 //! flooder, and only the flooder, is slowed down to the rate of the room.
-//! Nothing is lost: every line it sent is still handled, in order, later.
+//! Nothing is lost: every message it sent is still handled, in order, later.
 //!
 //! With the defaults (`--flood-burst 50`, `--flood-rate 10`) a person who
 //! pastes fifty lines, or types as fast as they can, never waits. A script
-//! is slowed to ten lines a second, and if it is still being slowed after
-//! one more burst's worth (five seconds, fifty more lines), it is told
+//! is slowed to ten messages a second, and if it is still being slowed
+//! after one more burst's worth (five seconds, fifty more), it is told
 //! `SERVER: you are sending too fast ...` and disconnected.
+//!
+//! A long message costs more than a short one: one for each 4 KiB it has
+//! begun ([`COST_BYTES`]). Otherwise a burst of fifty 64 KiB frames would
+//! weigh 3 MiB; this way a burst is at most 200 KiB of text, whatever the
+//! size limit, and a listener's queue always has room for every burst one
+//! laptop may send. One message never costs more than a whole burst,
+//! though: a message as long as the limit allows must always get through.
 //!
 //! The same idea keeps the server's log readable: each client may cause a
 //! few log lines per second ([`LogQuota`]); the rest are counted, and the
@@ -37,16 +44,19 @@ use std::time::{Duration, Instant};
 
 use classroom::log;
 
-/// How fast one client may send lines (frames), commands and names included.
+/// What one message costs is one for each `COST_BYTES` it has begun.
+pub const COST_BYTES: usize = 4096;
+
+/// How fast one client may send messages, commands and names included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FloodLimit {
-    /// Lines a second, once the burst is spent.
+    /// Messages a second, once the burst is spent.
     pub rate: u32,
-    /// Lines at once, from a client that was quiet for a while.
+    /// Messages at once, from a client that was quiet for a while.
     pub burst: u32,
 }
 
-/// What to do with a client's next line.
+/// What to do with a client's next message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pace {
     /// Handle it now.
@@ -62,16 +72,18 @@ pub enum Pace {
 /// One client's fake-lag clock.
 #[derive(Debug)]
 pub struct Pacer {
-    /// What one line costs: 1 / rate.
+    /// What one message costs: 1 / rate.
     interval: Duration,
-    /// How far ahead of real time the clock may run before lines wait: the
-    /// time a burst takes at the steady rate, burst / rate.
+    /// How far ahead of real time the clock may run before messages wait:
+    /// the time a burst takes at the steady rate, burst / rate.
     window: Duration,
-    /// The client's clock: the time by which its lines so far are paid for
-    /// at the steady rate. Never behind real time when a line arrives.
+    /// The client's clock: the time by which its messages so far are paid
+    /// for at the steady rate. Never behind real time when one arrives.
     clock: Instant,
-    /// Since when every line has had to wait (`None`: the last one did not).
+    /// Since when every message has had to wait (`None`: the last did not).
     slowed_since: Option<Instant>,
+    /// The most one message may cost: a burst.
+    burst: u32,
 }
 
 impl Pacer {
@@ -87,24 +99,28 @@ impl Pacer {
             window: interval * limit.burst,
             clock: now,
             slowed_since: None,
+            burst: limit.burst,
         })
     }
 
-    /// Decides about the line that is there to be handled `now`.
+    /// Decides about the message of `bytes` bytes that is there to be
+    /// handled `now`.
     ///
-    /// The rule, exactly: the line moves the clock forward by `interval`
-    /// (and the clock first catches up with `now`, so quiet time is saved
-    /// up to one burst and no more). The line may be handled once the clock
-    /// is at most `window` ahead of real time: at once for the first
-    /// `burst` lines, then one every `interval`. A line that must wait
-    /// starts (or continues) a run of waiting lines; a line that need not
-    /// wait ends it: the client slowed down by itself. If a line of a run
-    /// could only be handled more than `window` after the run began, the
-    /// client kept sending faster than the rate for a whole burst's time
-    /// (with the defaults, fifty lines beyond the first fifty): that is
-    /// Excess Flood.
-    pub fn pace(&mut self, now: Instant) -> Pace {
-        self.clock = self.clock.max(now) + self.interval;
+    /// The rule, exactly: the message moves the clock forward by its cost
+    /// times `interval` (and the clock first catches up with `now`, so quiet
+    /// time is saved up to one burst and no more). The message may be handled
+    /// once the clock is at most `window` ahead of real time: at once for
+    /// the first `burst` messages, then one every `interval`. A message that
+    /// must wait starts (or continues) a run of waiting messages; one that
+    /// need not wait ends it: the client slowed down by itself. If a
+    /// message of a run could only be handled more than `window` after the
+    /// run began, the client kept sending faster than the rate for a whole
+    /// burst's time (with the defaults, fifty messages beyond the first
+    /// fifty): that is Excess Flood.
+    pub fn pace(&mut self, now: Instant, bytes: usize) -> Pace {
+        let cost = bytes.div_ceil(COST_BYTES).clamp(1, self.burst as usize);
+        // At most a burst, so this fits in a u32.
+        self.clock = self.clock.max(now) + self.interval * cost as u32;
         let Some(wait) = self
             .clock
             .checked_duration_since(now + self.window)
@@ -115,7 +131,7 @@ impl Pacer {
         };
         let first = self.slowed_since.is_none();
         let since = *self.slowed_since.get_or_insert(now);
-        // The line would be handled at `now + wait`.
+        // The message would be handled at `now + wait`.
         if now + wait > since + self.window {
             return Pace::TooFast;
         }
@@ -200,15 +216,15 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_passes_at_once_then_one_line_per_interval() {
+    fn a_burst_passes_at_once_then_one_message_per_interval() {
         let start = Instant::now();
         let mut pacer = Pacer::new(DEFAULTS, start).unwrap();
         for _ in 0..50 {
-            assert_eq!(pacer.pace(start), Pace::Now);
+            assert_eq!(pacer.pace(start, 10), Pace::Now);
         }
         // The 51st waits one interval, and says it is the first to wait.
         assert_eq!(
-            pacer.pace(start),
+            pacer.pace(start, 10),
             Pace::Wait {
                 wait: 100 * MS,
                 first: true
@@ -216,7 +232,7 @@ mod tests {
         );
         // Handled after that wait, the next one waits another interval.
         assert_eq!(
-            pacer.pace(start + 100 * MS),
+            pacer.pace(start + 100 * MS, 10),
             Pace::Wait {
                 wait: 100 * MS,
                 first: false
@@ -229,8 +245,39 @@ mod tests {
         let start = Instant::now();
         let mut pacer = Pacer::new(DEFAULTS, start).unwrap();
         for i in 0..1000 {
-            assert_eq!(pacer.pace(start + i * 100 * MS), Pace::Now);
+            assert_eq!(pacer.pace(start + i * 100 * MS, 10), Pace::Now);
         }
+    }
+
+    #[test]
+    fn a_long_message_costs_one_for_each_4_kib_begun_but_never_over_a_burst() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(DEFAULTS, start).unwrap();
+        // 12 messages of 16 KiB (costing 4 each) and two short ones: 50.
+        for _ in 0..12 {
+            assert_eq!(pacer.pace(start, 16 * 1024), Pace::Now);
+        }
+        assert_eq!(pacer.pace(start, 4096), Pace::Now);
+        assert_eq!(pacer.pace(start, 1), Pace::Now);
+        // 4097 bytes have begun a second 4 KiB: they wait two intervals.
+        assert_eq!(
+            pacer.pace(start, 4097),
+            Pace::Wait {
+                wait: 200 * MS,
+                first: true
+            }
+        );
+        // A message of 16 MiB costs a burst, not 4,096: after a rest it
+        // passes at once, and is not a flood on its own.
+        let later = start + Duration::from_secs(60);
+        assert_eq!(pacer.pace(later, 16 << 20), Pace::Now);
+        assert_eq!(
+            pacer.pace(later, 16 << 20),
+            Pace::Wait {
+                wait: 5000 * MS,
+                first: true
+            }
+        );
     }
 
     #[test]
@@ -238,25 +285,25 @@ mod tests {
         let start = Instant::now();
         let mut pacer = Pacer::new(DEFAULTS, start).unwrap();
         for _ in 0..50 {
-            pacer.pace(start);
+            pacer.pace(start, 10);
         }
-        // An hour later: one burst again, not 36,000 lines.
+        // An hour later: one burst again, not 36,000 messages.
         let later = start + Duration::from_secs(3600);
         for _ in 0..50 {
-            assert_eq!(pacer.pace(later), Pace::Now);
+            assert_eq!(pacer.pace(later, 10), Pace::Now);
         }
-        assert!(matches!(pacer.pace(later), Pace::Wait { .. }));
+        assert!(matches!(pacer.pace(later, 10), Pace::Wait { .. }));
     }
 
-    /// Feeds lines as fast as the pacer lets them through (a flooder whose
-    /// next line is always there already); returns how many were handled
+    /// Feeds messages as fast as the pacer lets them through (a flooder
+    /// whose next one is always there already); returns how many were handled
     /// before `TooFast`, and when that came.
     fn flood(limit: FloodLimit) -> (u32, Duration) {
         let start = Instant::now();
         let mut pacer = Pacer::new(limit, start).unwrap();
         let mut now = start;
         for handled in 0.. {
-            match pacer.pace(now) {
+            match pacer.pace(now, 10) {
                 Pace::Now => {}
                 Pace::Wait { wait, .. } => now += wait,
                 Pace::TooFast => return (handled, now - start),
@@ -267,7 +314,7 @@ mod tests {
 
     #[test]
     fn a_flooder_is_disconnected_after_one_more_burst_at_the_rate() {
-        // 50 at once, then 10 a second for 5 s: 100 lines, then Excess Flood.
+        // 50 at once, then 10 a second for 5 s: 100, then Excess Flood.
         assert_eq!(flood(DEFAULTS), (100, Duration::from_secs(5)));
         // The bound follows the flags: burst / rate seconds of slowing.
         let quick = FloodLimit {
@@ -282,9 +329,9 @@ mod tests {
         let start = Instant::now();
         let mut pacer = Pacer::new(DEFAULTS, start).unwrap();
         let mut now = start;
-        // 100 lines at once: the last one is handled 5 s later, not kicked.
+        // 100 at once: the last one is handled 5 s later, not kicked.
         for _ in 0..100 {
-            match pacer.pace(now) {
+            match pacer.pace(now, 10) {
                 Pace::Now => {}
                 Pace::Wait { wait, .. } => now += wait,
                 Pace::TooFast => panic!("a 100-line paste is not a flood"),
@@ -294,23 +341,26 @@ mod tests {
         // A pause long enough for one token ends the run: the next paste
         // starts a new one, it does not carry the old one on.
         now += Duration::from_secs(1);
-        assert_eq!(pacer.pace(now), Pace::Now);
+        assert_eq!(pacer.pace(now, 10), Pace::Now);
         for _ in 0..9 {
-            assert_eq!(pacer.pace(now), Pace::Now);
+            assert_eq!(pacer.pace(now, 10), Pace::Now);
         }
-        assert!(matches!(pacer.pace(now), Pace::Wait { first: true, .. }));
+        assert!(matches!(
+            pacer.pace(now, 10),
+            Pace::Wait { first: true, .. }
+        ));
     }
 
     #[test]
     fn a_script_slightly_over_the_rate_is_disconnected_too() {
-        // 11 lines a second, for ever: it never gives the clock a rest.
+        // 11 a second, for ever: it never gives the clock a rest.
         let start = Instant::now();
         let mut pacer = Pacer::new(DEFAULTS, start).unwrap();
         let gap = Duration::from_secs(1) / 11;
         let mut now = start;
         let mut kicked = None;
         for i in 0..10_000 {
-            match pacer.pace(now) {
+            match pacer.pace(now, 10) {
                 Pace::Now => {}
                 Pace::Wait { wait, .. } => now += wait,
                 Pace::TooFast => {
@@ -320,7 +370,7 @@ mod tests {
             }
             now += gap;
         }
-        assert!(kicked.is_some(), "11 lines a second for 15 minutes");
+        assert!(kicked.is_some(), "11 a second for 15 minutes");
     }
 
     #[test]

@@ -62,14 +62,15 @@
 //! terminal 2:  cargo run -p chat-client            (name: alice)
 //! terminal 3:  cargo run -p chat-client            (name: bob)
 //! terminal 4:  seq 1 10000 | cargo run -p chat-client -- --name prank
+//!              (PowerShell: 1..10000 | cargo run -p chat-client -- --name prank)
 //! ```
 //!
 //! **Observe:** everything behaves as in step 6: prank's ten thousand lines
 //! come out fifty at once, then ten a second, while alice and bob go on
 //! chatting; five seconds later the server disconnects prank for Excess
-//! Flood, and everyone sees it leave. (`(echo prank; yes 'flood flood
-//! flood') | nc 127.0.0.1 65433` gets the same, and shows the server's last
-//! word: `SERVER: you are sending too fast ...`.) Now count the server's
+//! Flood, and everyone sees it leave. (On Linux or macOS, `(echo prank; yes
+//! 'flood flood flood') | nc 127.0.0.1 65433` gets the same, and shows the
+//! server's last word: `SERVER: you are sending too fast ...`.) Now count the server's
 //! threads (Linux: `ps -o nlwp= -C step8-async`): one. Then let the bench
 //! connect ten thousand clients to it: `cargo xtask bench crowd`.
 
@@ -82,7 +83,7 @@ mod room;
 mod seats;
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -135,14 +136,14 @@ struct Args {
     /// too; by default the demo, the grader and benchmarks may open many.
     #[arg(long)]
     count_loopback: bool,
-    /// Lines a second one client may send once its burst is spent (names
+    /// Messages a second one client may send once its burst is spent (names
     /// and commands count); 0 turns flood control off. A faster client is
     /// read more slowly, so TCP slows it down; one still slowed down after
     /// burst/rate seconds (5 by default) is told it sends too fast and is
     /// disconnected.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     flood_rate: u32,
-    /// Lines one client may send at once, when it was quiet for a while.
+    /// Messages one client may send at once, when it was quiet for a while.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     flood_burst: u32,
     /// Most messages waiting for one client; one more and it is dropped as
@@ -251,8 +252,7 @@ async fn accept_clients(
                     // meanwhile (someone left): this one may stay.
                     Ok(accepted) if spare.is_some() => accepted,
                     Ok((stream, peer)) => {
-                        refuse(&stream, Refusal::Full.message());
-                        drop(stream);
+                        refuse(stream, Refusal::Full.message());
                         spare = File::open(NULL_DEVICE).ok();
                         refusals.log(
                             &"newcomers",
@@ -283,7 +283,7 @@ async fn accept_clients(
         let seat = match seats.take(peer.ip()) {
             Ok(seat) => seat,
             Err(refusal) => {
-                refuse(&stream, refusal.message());
+                refuse(stream, refusal.message());
                 let why = refusal.message().trim_start_matches("SERVER: ");
                 refusals.log(&"newcomers", format_args!("refused {peer}: {why}"));
                 continue;
@@ -317,14 +317,28 @@ fn out_of_descriptors(error: &io::Error) -> bool {
         .is_some_and(|code| codes.contains(&code))
 }
 
-/// Tells a client why it gets no seat, then closes (when `stream` is dropped).
-fn refuse(stream: &TcpStream, message: &str) {
+/// Tells a client why it gets no seat, then closes its connection.
+fn refuse(stream: TcpStream, message: &str) {
+    // As a std socket, still non-blocking: tokio's own `try_write` would
+    // refuse to write until the runtime had seen this new socket writable,
+    // which it has not yet. A new connection's send buffer is empty, so the
+    // one write takes the whole line, and the accept loop never waits.
+    let Ok(stream) = stream.into_std() else {
+        return;
+    };
     let mut bytes = Vec::new();
     lines::encode(message, &mut bytes);
-    // A new connection's send buffer is empty, so this one write takes the
-    // whole line; `try_write` never waits, so the accept loop never waits
-    // on a newcomer.
-    let _ = stream.try_write(&bytes);
+    let _ = (&stream).write_all(&bytes);
+    // A client often sends its name before we get to it (`--name`). Closed
+    // with those bytes unread, the socket would reset the connection, and
+    // a reset may throw our message away before the client reads it
+    // (Windows does). Read away what has arrived, a little at most.
+    let mut unread = [0; 1024];
+    for _ in 0..16 {
+        if !matches!((&stream).read(&mut unread), Ok(n) if n > 0) {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -333,14 +347,16 @@ mod tests {
 
     /// With flood control on, the most a listener can be sent at once is a
     /// burst from each connection of one address (more addresses mean more
-    /// people, who do not all paste at the same second). The default queue
-    /// holds it whole, even if the listener reads nothing meanwhile, so a
-    /// listener is never dropped because of one prankster.
+    /// people, who do not all paste at the same second). A burst is at most
+    /// `flood-burst` messages, or that many times `COST_BYTES` of text. The
+    /// default queue holds all of it, even if the listener reads nothing
+    /// meanwhile, so a listener is never dropped because of one prankster.
     #[test]
     fn the_default_queue_holds_every_burst_one_address_may_send() {
         let args = Args::parse_from(["step8"]);
         let worst_burst = args.max_per_host * u64::from(args.flood_burst);
         assert!(args.queue_messages >= worst_burst);
-        assert!(args.queue_bytes >= worst_burst * longest_message(args.max_line));
+        let longest_for_a_message = longest_message(args.max_line.min(flood::COST_BYTES as u64));
+        assert!(args.queue_bytes >= worst_burst * longest_for_a_message);
     }
 }

@@ -335,6 +335,19 @@ mod tests {
     }
 
     #[test]
+    fn sanitize_replaces_controls_but_keeps_tab_and_unicode() {
+        assert!(matches!(sanitize("plain text"), Cow::Borrowed(_)));
+        assert_eq!(sanitize("tab\there, héllo 🦀"), "tab\there, héllo 🦀");
+        assert_eq!(sanitize("\x1b[2Jwiped"), "\u{fffd}[2Jwiped");
+        assert_eq!(
+            sanitize("nul\0bel\x07del\x7f"),
+            "nul\u{fffd}bel\u{fffd}del\u{fffd}"
+        );
+        assert_eq!(sanitize("c1\u{9b}31m"), "c1\u{fffd}31m");
+        assert_eq!(sanitize("fake\rbob: hi"), "fake\u{fffd}bob: hi");
+    }
+
+    #[test]
     fn sanitize_replaces_bidi_and_invisible_characters_but_keeps_joiners() {
         assert_eq!(sanitize("bob: \u{202e}olleh"), "bob: \u{fffd}olleh");
         assert_eq!(

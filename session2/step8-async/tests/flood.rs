@@ -105,14 +105,14 @@ fn a_flooder_is_slowed_then_disconnected_and_the_listeners_stay() {
     }
     assert_eq!(heard[0].1, heard[1].1, "both heard the same lines");
     prank.expect_line(
-        "SERVER: you are sending too fast (the limit is 50 lines at once, then 10 a second); \
-         closing the connection",
+        "SERVER: you are sending too fast (the limit is 50 messages at once, then 10 a \
+         second); closing the connection",
     );
     prank.expect_closed();
     flooding.join().expect("the flood thread");
     server.wait_for_output("prank left: sent too fast for too long (Excess Flood)");
     let output = server.output();
-    assert!(output.contains("prank is sending too fast: slowed to 10 lines a second"));
+    assert!(output.contains("prank is sending too fast: slowed to 10 messages a second"));
     assert!(
         !output.contains("dropped"),
         "a listener was dropped:\n{output}"
@@ -152,8 +152,8 @@ fn a_paste_of_a_burst_is_not_slowed_at_all() {
 fn commands_and_refused_names_count_against_the_limit() {
     // 10 at once, then 100 a second: Excess Flood after 0.1 s of slowing.
     let limit = ["--flood-rate", "100", "--flood-burst", "10"];
-    let too_fast = "SERVER: you are sending too fast (the limit is 10 lines at once, then 100 a \
-                    second); closing the connection";
+    let too_fast = "SERVER: you are sending too fast (the limit is 10 messages at once, then 100 \
+                    a second); closing the connection";
     let server = Server::start(BIN, &limit);
     let mut clients = room(&server, &["alice", "who"]);
     let [alice, who] = &mut clients[..] else {
@@ -235,7 +235,7 @@ fn flood_rate_zero_turns_flood_control_off_and_the_log_stays_short() {
                 .ok()
         })
         .sum();
-    // Her name, her 2,000 lines and her goodbye: all logged or counted.
+    // Her name and her lines: all logged or counted (not her goodbye).
     let about_alice = output.matches(" joined as alice (").count() as u64 + logged;
     assert_eq!(about_alice + counted, LINES as u64 + 1, "{output}");
 }
