@@ -29,9 +29,9 @@
 //! ```
 //!
 //! Try it by hand: `cargo run -p exercise6` in one terminal and
-//! `cargo run -p chat-client` in two others, plus one client that stops
-//! reading: `nc 127.0.0.1 65433`, type a name, then press Ctrl+Z. Paste a
-//! long text a few times in one chat window and watch the other.
+//! `cargo run -p chat-client` in two others. A client that stops reading
+//! takes megabytes of chat before any write to it blocks, so the grader
+//! plays it: `cargo xtask check exercise6` (the README says more).
 
 mod client;
 mod flood;
@@ -42,7 +42,7 @@ mod room;
 mod seats;
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -279,4 +279,14 @@ fn refuse(stream: &TcpStream, message: &str) {
     // the socket non-blocking guarantees the accept loop never waits on it.
     let _ = stream.set_nonblocking(true);
     let _ = (&*stream).write_all(&bytes);
+    // A client often sends its name before we get to it (`--name`). Closed
+    // with those bytes unread, the socket would reset the connection, and
+    // a reset may throw our message away before the client reads it
+    // (Windows does). Read away what has arrived, a little at most.
+    let mut unread = [0; 1024];
+    for _ in 0..16 {
+        if !matches!((&*stream).read(&mut unread), Ok(n) if n > 0) {
+            break;
+        }
+    }
 }

@@ -294,9 +294,9 @@ impl Connection<'_> {
     }
 
     /// Flood control: waits, if this client sends too fast, until its next
-    /// message (of `bytes` bytes) may be handled. Meanwhile nothing is read from its socket, so
-    /// the kernel's buffers fill and TCP makes the sender wait too; the
-    /// others are not slowed at all. `Some(End::Flooding)` for a client that
+    /// message (of `bytes` bytes) may be handled. Meanwhile nothing is read
+    /// from its socket, so the kernel's buffers fill and TCP makes the
+    /// sender wait too; the others are not slowed at all. `Some(End::Flooding)` for a client that
     /// went on for too long (see [`Pacer::pace`]).
     fn pace(&mut self, bytes: usize) -> Option<End> {
         let pacer = self.pacer.as_mut()?;

@@ -39,15 +39,17 @@
 //! terminal 1:  cargo run -p step7-length-prefix
 //! terminal 2:  cargo run -p chat-client -- --framing length-prefix   (name: alice)
 //! terminal 3:  cargo run -p chat-client -- --framing length-prefix   (name: bob)
-//! terminal 4:  nc 127.0.0.1 65433                                    (type hello)
+//! terminal 4:  cargo run -p chat-client -- --name hello               (lines, not frames)
 //! ```
 //!
-//! **Observe:** alice and bob chat as before. The `nc` user speaks lines,
-//! not frames: the server reads the first four bytes, `hell`, as a length
-//! (0x68656c6c, 1,751,477,356 bytes), refuses it at once and closes the
-//! connection (`nc` may show the error frame's text after four odd bytes).
-//! Then send frames from Python, in terminal 4 (single quotes outside, so
-//! that the shell leaves `!I` alone):
+//! **Observe:** alice and bob chat as before. The last client speaks lines,
+//! not frames: the server reads the first four bytes it sends, `hell`, as a
+//! length (0x68656c6c, 1,751,477,356 bytes), refuses it at once and closes
+//! the connection. That client prints the error frame as if it were a line:
+//! `ISERVER: frame too long ...`, the `I` being the last of the four length
+//! bytes. (`nc 127.0.0.1 65433` and typing `hello` does the same.) Then, on
+//! Linux or macOS, send frames from Python, in terminal 4 (single quotes
+//! outside, so that the shell leaves `!I` alone):
 //!
 //! ```text
 //! python3 -c 'import socket, struct; s = socket.create_connection(("127.0.0.1", 65433));
@@ -66,7 +68,7 @@ mod room;
 mod seats;
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -322,6 +324,16 @@ fn refuse(stream: &TcpStream, message: &str) {
     // the socket non-blocking guarantees the accept loop never waits on it.
     let _ = stream.set_nonblocking(true);
     let _ = (&*stream).write_all(&bytes);
+    // A client often sends its name before we get to it (`--name`). Closed
+    // with those bytes unread, the socket would reset the connection, and
+    // a reset may throw our message away before the client reads it
+    // (Windows does). Read away what has arrived, a little at most.
+    let mut unread = [0; 1024];
+    for _ in 0..16 {
+        if !matches!((&*stream).read(&mut unread), Ok(n) if n > 0) {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
