@@ -23,7 +23,11 @@ use crate::term;
 use script::Dialect;
 
 /// The chat steps, oldest first.
-const CHAT_STEPS: std::ops::RangeInclusive<u8> = 3..=7;
+const CHAT_STEPS: std::ops::RangeInclusive<u8> = 3..=8;
+
+/// The bonus step (step 6 on tokio): shown when asked for by number; the
+/// default is the lesson's latest step, which builds without tokio.
+const BONUS_STEP: u8 = 8;
 
 /// Show a chat server and three clients: in tmux panes, or as a scripted
 /// conversation.
@@ -35,7 +39,8 @@ const CHAT_STEPS: std::ops::RangeInclusive<u8> = 3..=7;
 /// terminal. Everything started is stopped at the end, also on Ctrl-C.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The chat step to show, 3 to 7 (default: the latest one there is).
+    /// The chat step to show, 3 to 8 (default: the latest one there is, not
+    /// counting the bonus step 8).
     pub step: Option<String>,
     /// Play the scripted conversation here, even where tmux is available.
     #[arg(long, conflicts_with_all = ["tmux", "detach"])]
@@ -157,9 +162,12 @@ pub fn parse_step(text: &str) -> anyhow::Result<u8> {
     }
 }
 
-/// The most advanced chat step in session2/.
+/// The most advanced chat step of the lesson in session2/.
 fn latest_chat_step() -> anyhow::Result<u8> {
-    match CHAT_STEPS.rev().find(|&n| course::step(n).is_some()) {
+    match CHAT_STEPS
+        .rev()
+        .find(|&n| n != BONUS_STEP && course::step(n).is_some())
+    {
         Some(n) => Ok(n),
         None => bail!("session2/ has no chat step yet (step3-... to step7-...)"),
     }
@@ -176,7 +184,7 @@ mod tests {
         let err = parse_step("2").unwrap_err().to_string();
         assert!(err.contains("echo server"), "{err}");
         let err = parse_step("9").unwrap_err().to_string();
-        assert!(err.contains("from 3 to 7"), "{err}");
+        assert!(err.contains("from 3 to 8"), "{err}");
         assert!(parse_step("five").is_err());
     }
 

@@ -30,7 +30,7 @@ pub enum Dialect {
     Relay,
     /// Step 4: lines, nicknames, join/leave notices, goodbyes.
     Lines,
-    /// Steps 5 and 6: lines plus `/name` and `/who`.
+    /// Steps 5, 6 and 8: lines plus `/name` and `/who`.
     Commands,
     /// Step 7: step 6's chat in length-prefixed frames.
     Frames,
@@ -42,7 +42,7 @@ impl Dialect {
         match n {
             3 => Some(Dialect::Relay),
             4 => Some(Dialect::Lines),
-            5 | 6 => Some(Dialect::Commands),
+            5 | 6 | 8 => Some(Dialect::Commands),
             7 => Some(Dialect::Frames),
             _ => None,
         }
