@@ -425,7 +425,14 @@ impl ChatApp {
                 unsent.push(message);
                 continue;
             }
-            self.push(Kind::Own, format!("{}: {message}", self.me));
+            // A command is shown as typed, as a terminal shows it: it is
+            // not something we said to the room.
+            let shown = if message.starts_with('/') {
+                message.to_string()
+            } else {
+                format!("{}: {message}", self.me)
+            };
+            self.push(Kind::Own, shown);
             if wire::is_goodbye(message) {
                 self.said_goodbye();
                 break;

@@ -155,6 +155,9 @@ fn the_online_list_follows_joins_renames_and_leaves() {
     // Our own rename changes the status line and our entry in the list.
     say(&mut alice, "/name alicia");
     alice.run_until("the rename", |h| h.query_by_label("alicia (you)").is_some());
+    // A command shows as typed, not as a message to the room.
+    assert!(shows(&alice, "/name alicia"));
+    assert!(!shows(&alice, "alice: /name alicia"));
     assert_eq!(
         status(&alice),
         format!("connected to {} as alicia", server.addr)
