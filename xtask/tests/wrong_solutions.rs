@@ -208,14 +208,18 @@ const WRONG: &[Wrong] = &[
         expect: &[("clients that vanish while others talk", "stopped-answering")],
     },
     Wrong {
-        // A push that waits for room in a full queue, with the lock held.
+        // A push that waits for room in a full queue (the room's lock held)
+        // instead of refusing.
         name: "ex6-blocking-send",
         exercise: 6,
         edits: &[(
             "src/outbox.rs",
-            "match self.queue.try_send(Arc::clone(message)) {",
-            "match self\n            .queue\n            .send(Arc::clone(message))\n            \
-             .map_err(|e| TrySendError::Disconnected(e.0))\n        {",
+            "            self.backlog.release(1, size);\n            return Err(PushError::Full);\n",
+            "            while self.backlog.messages.load(Ordering::Relaxed) > self.max_messages\n\
+             \x20               || self.backlog.bytes.load(Ordering::Relaxed) > self.max_bytes\n\
+             \x20           {\n\
+             \x20               std::thread::sleep(std::time::Duration::from_millis(1));\n\
+             \x20           }\n",
         )],
         files: &[],
         expect: &[(

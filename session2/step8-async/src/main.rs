@@ -203,7 +203,8 @@ fn main() -> anyhow::Result<()> {
     // up a host name is blocking work, which tokio would hand to a thread of
     // its own.
     let listener = std::net::TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
+        .unwrap_or_else(classroom::cannot_listen);
     classroom::announce(&listener, "cargo run -p chat-client --")?;
     println!("  run the client command above in two more terminals: type in one, watch the other");
     println!("  (Ctrl-C stops the server)");
