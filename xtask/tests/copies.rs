@@ -35,6 +35,20 @@ fn step(n: u8) -> PathBuf {
         .dir
 }
 
+/// Whether every one of these steps is here; a handout that stops before
+/// one of them skips the comparison, with a note.
+fn steps_here(steps: &[u8]) -> bool {
+    let missing: Vec<u8> = steps
+        .iter()
+        .copied()
+        .filter(|&n| course::step(n).is_none())
+        .collect();
+    if !missing.is_empty() {
+        println!("note: no step {missing:?} here: skipped");
+    }
+    missing.is_empty()
+}
+
 /// The names of the `.rs` files in `dir/src`, sorted.
 fn sources(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir.join("src"))
@@ -265,6 +279,9 @@ fn each_starter_is_its_solution_but_in_the_todo_regions() {
 
 #[test]
 fn step_7_is_step_6_but_for_the_framing() {
+    if !steps_here(&[6, 7]) {
+        return;
+    }
     let (six, seven) = (step(6), step(7));
     let shared: Vec<String> = sources(&six)
         .into_iter()
@@ -291,6 +308,9 @@ const STEP_8_KEEPS: &[&str] = &["flood.rs", "lines.rs", "names.rs", "room.rs", "
 
 #[test]
 fn step_8_keeps_step_6s_room_but_says_task() {
+    if !steps_here(&[6, 8]) {
+        return;
+    }
     let (six, eight) = (step(6), step(8));
     for name in STEP_8_KEEPS {
         let expected = without_tests(&read(&six, name));

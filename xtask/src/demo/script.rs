@@ -670,6 +670,7 @@ mod tests {
         assert_eq!(Dialect::of_step(2), None);
         assert_eq!(Dialect::of_step(3), Some(Dialect::Relay));
         assert_eq!(Dialect::of_step(7).map(Dialect::wire), Some(Wire::Frames));
-        assert_eq!(Dialect::of_step(8), None);
+        assert_eq!(Dialect::of_step(8), Some(Dialect::Commands));
+        assert_eq!(Dialect::of_step(9), None);
     }
 }
