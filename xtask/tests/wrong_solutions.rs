@@ -208,19 +208,27 @@ const WRONG: &[Wrong] = &[
         expect: &[("clients that vanish while others talk", "stopped-answering")],
     },
     Wrong {
-        // A push that waits for room in a full queue (the room's lock held)
-        // instead of refusing.
+        // A bounded channel whose `send` waits for room in a full queue (the
+        // room's lock held) instead of refusing.
         name: "ex6-blocking-send",
         exercise: 6,
-        edits: &[(
-            "src/outbox.rs",
-            "            self.backlog.release(1, size);\n            return Err(PushError::Full);\n",
-            "            while self.backlog.messages.load(Ordering::Relaxed) > self.max_messages\n\
-             \x20               || self.backlog.bytes.load(Ordering::Relaxed) > self.max_bytes\n\
-             \x20           {\n\
-             \x20               std::thread::sleep(std::time::Duration::from_millis(1));\n\
-             \x20           }\n",
-        )],
+        edits: &[
+            (
+                "src/outbox.rs",
+                "queue: Sender<Message>,",
+                "queue: mpsc::SyncSender<Message>,",
+            ),
+            (
+                "src/outbox.rs",
+                "let (sender, receiver) = mpsc::channel();",
+                "let (sender, receiver) = mpsc::sync_channel(max_messages);",
+            ),
+            (
+                "src/outbox.rs",
+                "if messages > self.max_messages || bytes > self.max_bytes {",
+                "if bytes > self.max_bytes {",
+            ),
+        ],
         files: &[],
         expect: &[(
             "a full queue never stalls the room",
@@ -312,8 +320,15 @@ fn make_workspace(root: &Path) -> PathBuf {
     let members: Vec<String> = WRONG.iter().map(|w| format!("\"{}\"", w.name)).collect();
     let session2 = root.join("session2").to_string_lossy().replace('\\', "/");
     let mut text = String::new();
+    // The repository's default-members name its own folders: left out, so
+    // every member is a default one.
+    let mut in_default_members = false;
     for line in manifest.lines() {
-        if line.trim_start().starts_with("members") {
+        if line.trim_start().starts_with("default-members") {
+            in_default_members = !line.contains(']');
+        } else if in_default_members {
+            in_default_members = !line.contains(']');
+        } else if line.trim_start().starts_with("members") {
             let _ = writeln!(text, "members = [{}]", members.join(", "));
         } else {
             let _ = writeln!(

@@ -339,6 +339,8 @@ fn run_scenario(check: &Check, scenario: &Scenario, server: Server, options: &Op
     // A scenario that started its own server (see `Ctx::with_flood_control_off`)
     // is reported with that one: its output, its crash.
     let process = restarted.or(process);
+    // And probed there: the first one may be gone.
+    let addr = process.as_ref().map_or(addr, |p| p.addr);
     let mut failure = result.err();
     let heard = heard.load(std::sync::atomic::Ordering::Relaxed);
     let answered_before = heard || answered_earlier;
