@@ -324,9 +324,8 @@ fn make_workspace(root: &Path) -> PathBuf {
     // every member is a default one.
     let mut in_default_members = false;
     for line in manifest.lines() {
-        if line.trim_start().starts_with("default-members") {
-            in_default_members = !line.contains(']');
-        } else if in_default_members {
+        if in_default_members || line.trim_start().starts_with("default-members") {
+            // Skipped up to the line that closes its array.
             in_default_members = !line.contains(']');
         } else if line.trim_start().starts_with("members") {
             let _ = writeln!(text, "members = [{}]", members.join(", "));
