@@ -70,8 +70,8 @@
 //! chatting; five seconds later the server disconnects prank for Excess
 //! Flood, and everyone sees it leave. (On Linux or macOS, `(echo prank; yes
 //! 'flood flood flood') | nc 127.0.0.1 65433` gets the same, and shows the
-//! server's last word: `SERVER: you are sending too fast ...`.) Now count the server's
-//! threads (Linux: `ps -o nlwp= -C step8-async`): one. Then let the bench
+//! server's last word: `SERVER: you are sending too fast ...`.) Now count
+//! the server's threads (Linux: `ps -o nlwp= -C step8-async`): one. Then let the bench
 //! connect ten thousand clients to it: `cargo xtask bench crowd`.
 
 mod client;
