@@ -34,6 +34,11 @@ fn find<'a>(rows: &'a [Row], target: &str, scenario: Scenario, clients: usize) -
 /// held, but for the stalled ones it rightly dropped.
 fn healthy_dropped(row: &Row) -> usize {
     let o = &row.outcome;
+    // In a flood, the flooder is disconnected on purpose: only its
+    // listeners are readers.
+    if let Some(flood) = o.flood {
+        return flood.readers_dropped;
+    }
     o.joined.saturating_sub(o.held + o.stalled_dropped)
 }
 
@@ -160,6 +165,36 @@ mod tests {
         // No crowd run: no crowd verdict; both steps dropped nobody.
         assert_eq!(verdicts.len(), 4, "{verdicts:#?}");
         assert!(verdicts[2..].iter().all(|v| v.pass));
+    }
+
+    #[test]
+    fn a_flooder_disconnected_on_purpose_is_no_dropped_reader() {
+        let mut flood = row("step8", Scenario::Flood, 31, 242.0, TEST_P99);
+        flood.outcome.held = 30;
+        flood.outcome.flood = Some(crate::bench::flood::FloodFigures {
+            readers_dropped: 0,
+            flood_relayed: 99,
+            flooder_left: true,
+        });
+        let judged = verdicts(&[flood.clone()]);
+        let dropped = judged
+            .iter()
+            .find(|v| v.target.contains("dropped"))
+            .unwrap();
+        assert!(dropped.pass, "{dropped:?}");
+        flood.outcome.flood = flood
+            .outcome
+            .flood
+            .map(|f| crate::bench::flood::FloodFigures {
+                readers_dropped: 1,
+                ..f
+            });
+        let judged = verdicts(&[flood]);
+        let dropped = judged
+            .iter()
+            .find(|v| v.target.contains("dropped"))
+            .unwrap();
+        assert!(!dropped.pass, "a listener dropped: {dropped:?}");
     }
 
     #[test]
