@@ -57,6 +57,16 @@ pub fn solution(n: u8) -> Option<Package> {
     )
 }
 
+/// Which of `steps` this copy of the course lacks (a handout stops
+/// before some): a test that needs them skips, saying so.
+pub fn missing_steps(steps: &[u8]) -> Vec<u8> {
+    steps
+        .iter()
+        .copied()
+        .filter(|&n| step(n).is_none())
+        .collect()
+}
+
 /// The lesson's step `n`: the directory `session2/stepN-*` (its package has
 /// the directory's name), if it exists.
 pub fn step(n: u8) -> Option<Package> {

@@ -38,11 +38,7 @@ fn step(n: u8) -> PathBuf {
 /// Whether every one of these steps is here; a handout that stops before
 /// one of them skips the comparison, with a note.
 fn steps_here(steps: &[u8]) -> bool {
-    let missing: Vec<u8> = steps
-        .iter()
-        .copied()
-        .filter(|&n| course::step(n).is_none())
-        .collect();
+    let missing = course::missing_steps(steps);
     if !missing.is_empty() {
         println!("note: no step {missing:?} here: skipped");
     }
