@@ -1,5 +1,6 @@
 //! Step 6 still speaks the line protocol of `session2/PROTOCOL.md` ("Steps 4–6"):
-//! these are step 4's tests, unchanged (commands: `commands.rs`; the rest: `hardening.rs`).
+//! these are step 4's tests, unchanged (commands: `commands.rs`; dead and
+//! stalled clients: `dead_clients.rs`).
 //!
 //! Tests wait on notices, not on the clock: when Alice reads
 //! `SERVER: bob has joined the chat.`, Bob is in the room.

@@ -190,9 +190,8 @@ fn zero_length_frames_are_ignored() {
 }
 
 /// The binary-safety test: a `\n` inside a payload does not end the message
-/// (with lines it would have made two). What the others see is still safe
-/// for a terminal: the `\n`, like every control character but tab, arrives
-/// as U+FFFD, so a message cannot fake a `SERVER:` line below it.
+/// (with lines it would have made two), and neither do NUL or `\r`: the
+/// payload is relayed as it came.
 #[test]
 fn a_payload_with_a_newline_inside_is_one_message() {
     let server = Server::start(BIN, &[]);
@@ -200,10 +199,10 @@ fn a_payload_with_a_newline_inside_is_one_message() {
     let [alice, bob] = &mut clients[..] else {
         unreachable!()
     };
-    alice.send_frame(b"line one\nSERVER: bob has left the chat.");
-    bob.expect_frame("alice: line one\u{fffd}SERVER: bob has left the chat.");
+    alice.send_frame(b"line one\nline two");
+    bob.expect_frame("alice: line one\nline two");
     alice.send_frame(b"nul\0inside, and a tab\there\r\n");
-    bob.expect_frame("alice: nul\u{fffd}inside, and a tab\there\u{fffd}\u{fffd}");
+    bob.expect_frame("alice: nul\0inside, and a tab\there\r\n");
     bob.expect_silence(QUIET);
 }
 
@@ -384,7 +383,7 @@ print('python client ok')
     let child = KillOnDrop(Some(child));
     alice.expect_frame("SERVER: py has joined the chat.");
     alice.expect_frame("py: hello from python");
-    alice.expect_frame("py: two\u{fffd}lines");
+    alice.expect_frame("py: two\nlines");
     alice.send_frame("hi python, ünïcödé".as_bytes());
     alice.expect_frame("SERVER: py has left the chat.");
     let output = child.wait_with_output();

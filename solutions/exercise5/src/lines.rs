@@ -14,7 +14,7 @@ pub struct LineBuffer {
     /// Everything received after the last `\n`. It never holds a `\n`.
     ///
     /// A client that never sends a newline makes this grow without limit;
-    /// step 6 caps it.
+    /// step 8 (the bonus) caps it.
     pending: Vec<u8>,
 }
 

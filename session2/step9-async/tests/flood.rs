@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use testkit::{Client, Server};
 
-const BIN: &str = env!("CARGO_BIN_EXE_step6-dead-clients");
+const BIN: &str = env!("CARGO_BIN_EXE_step9-async");
 
 const QUIET: Duration = Duration::from_millis(300);
 
@@ -198,7 +198,7 @@ fn commands_and_refused_names_count_against_the_limit() {
 #[test]
 fn flood_rate_zero_turns_flood_control_off_and_the_log_stays_short() {
     // Ten bursts' worth, and fewer than bob's queue holds (1024 messages),
-    // so that bob cannot be dropped even if his writer thread is slow to
+    // so that bob cannot be dropped even if his writer task is slow to
     // start: without flood control, nothing else protects him.
     const LINES: usize = 500;
     let server = Server::start(BIN, &["--flood-rate", "0"]);

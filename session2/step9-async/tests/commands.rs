@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use testkit::{Client, Server};
 
-const BIN: &str = env!("CARGO_BIN_EXE_step8-async");
+const BIN: &str = env!("CARGO_BIN_EXE_step9-async");
 
 const QUIET: Duration = Duration::from_millis(300);
 

@@ -2,7 +2,7 @@
 //!
 //! Each client has two threads:
 //!
-//! * its **reader** (this module): reads bytes, cuts them into frames, waits
+//! * its **reader** (this module): reads bytes, cuts them into lines, waits
 //!   for a valid name, runs commands, and queues messages for the others;
 //! * its **writer** ([`outbox::Writer::run`]): the only thread that ever
 //!   writes to this socket.
@@ -13,7 +13,7 @@
 //! alone.
 //!
 //! A client ends in one of a few ways (see [`End`]): it says goodbye, closes,
-//! dies (reset, broken pipe), sends a frame that is too long, never names
+//! dies (reset, broken pipe), sends a line that is too long, never names
 //! itself, floods, or stops reading until its queue overflows. Every way goes
 //! through [`Room::leave`], which announces the departure exactly once.
 
@@ -25,11 +25,13 @@ use std::time::{Duration, Instant};
 
 use classroom::log;
 
-use crate::flood::{FloodLimit, LogQuota, Pace, Pacer};
-use crate::frames::FrameBuffer;
-use crate::names::{self, sanitize};
-use crate::outbox::{self, Message, Outbox, Writer};
+use crate::flood::{FloodLimit, Pace, Pacer};
+use crate::lines::LineBuffer;
+use crate::log_quota::LogQuota;
+use crate::names;
+use crate::outbox::{self, Bounds, Message, Outbox, Writer};
 use crate::room::{ClientId, Room};
+use crate::scrub::sanitize;
 
 /// How long a connection that was cut off in the middle of sending stays
 /// open after its last word (see `serve`).
@@ -37,15 +39,14 @@ const LINGER: Duration = Duration::from_millis(500);
 
 /// The limits every connection runs under (from the command line).
 pub struct Limits {
-    /// Longest frame payload, in bytes.
-    pub max_frame: usize,
+    /// Longest line, in bytes.
+    pub max_line: usize,
     /// How long a new connection may take to send a valid name.
     pub name_timeout: Duration,
     /// How long one write may block before the client counts as dead.
     pub write_timeout: Duration,
     /// Bounds of each client's outbound queue.
-    pub queue_messages: usize,
-    pub queue_bytes: usize,
+    pub queue: Bounds,
     /// How fast a client may send messages (`rate` 0: no limit).
     pub flood: FloodLimit,
     /// Stack size of each client thread.
@@ -58,7 +59,7 @@ enum End {
     Closed,
     /// `EXIT`, `bye` or `/quit`.
     Quit,
-    /// A frame header claiming over `max_frame` bytes.
+    /// A line over `max_line` bytes.
     TooLong,
     /// No valid name before `name_timeout`.
     NameTimeout,
@@ -93,11 +94,7 @@ pub fn serve(
     // write, so there is no need for `try_clone` (which would cost a second
     // file descriptor per client).
     let stream = Arc::new(stream);
-    let (outbox, writer) = outbox::new(
-        Arc::clone(&stream),
-        limits.queue_messages,
-        limits.queue_bytes,
-    );
+    let (outbox, writer) = outbox::new(Arc::clone(&stream), limits.queue);
     if let Err(e) = spawn_writer(writer, id, room, &stream, limits.stack_size) {
         return format!("cannot start its writer thread: {e}");
     }
@@ -128,10 +125,10 @@ pub fn serve(
         End::Quit => (Some("DONE".to_string()), "said goodbye".to_string()),
         End::TooLong => (
             Some(format!(
-                "SERVER: frame too long (the limit is {} bytes); closing the connection",
-                limits.max_frame
+                "SERVER: line too long (the limit is {} bytes); closing the connection",
+                limits.max_line
             )),
-            format!("announced a frame over {} bytes", limits.max_frame),
+            format!("sent a line over {} bytes", limits.max_line),
         ),
         End::NameTimeout => (
             Some(format!(
@@ -211,8 +208,8 @@ impl Drop for ShutdownOnDrop {
 }
 
 /// `EXIT` or `bye` in any case, or `/quit`: a client's ways to say goodbye.
-fn is_goodbye(message: &str) -> bool {
-    let word = message.trim();
+fn is_goodbye(line: &str) -> bool {
+    let word = line.trim();
     word.eq_ignore_ascii_case("exit") || word.eq_ignore_ascii_case("bye") || word == "/quit"
 }
 
@@ -250,8 +247,8 @@ struct Connection<'a> {
 
 impl Connection<'_> {
     fn run(&mut self) -> End {
-        // This connection's own buffer, now of frames (see `frames.rs`).
-        let mut frames = FrameBuffer::new(self.limits.max_frame);
+        // This connection's own buffer, now with a limit (see `lines.rs`).
+        let mut lines = LineBuffer::new(self.limits.max_line);
         let mut buffer = [0u8; 4096];
         let deadline = Instant::now() + self.limits.name_timeout;
         let mut timeout_set = None;
@@ -282,12 +279,12 @@ impl Connection<'_> {
                 }
                 Err(e) => return End::Failed(e),
             };
-            for message in frames.push(&buffer[..n]) {
-                if let Some(end) = self.pace(message.len()).or_else(|| self.handle(&message)) {
+            for line in lines.push(&buffer[..n]) {
+                if let Some(end) = self.pace(line.len()).or_else(|| self.handle(&line)) {
                     return end;
                 }
             }
-            if frames.is_too_long() {
+            if lines.is_too_long() {
                 return End::TooLong;
             }
         }
@@ -324,16 +321,15 @@ impl Connection<'_> {
         }
     }
 
-    /// Handles one message; `Some(end)` when the connection should end.
+    /// Handles one line; `Some(end)` when the connection should end.
     fn handle(&mut self, text: &str) -> Option<End> {
-        // Empty messages (zero-length frames) are ignored. (Before a name,
-        // a message of spaces is not: it is an empty name, and the client
-        // hears why it is refused.)
+        // Empty lines are ignored. (Before a name, a line of spaces is not:
+        // it is an empty name, and the client hears why it is refused.)
         if text.is_empty() || (self.name.is_some() && text.trim().is_empty()) {
             return None;
         }
         if self.name.is_none() {
-            // `/quit` works before a name too; any other message is a try.
+            // `/quit` works before a name too; any other line is a try.
             if text.trim() == "/quit" {
                 return Some(End::Quit);
             }
@@ -348,7 +344,7 @@ impl Connection<'_> {
         self.chat(text)
     }
 
-    /// Before the client has a name, every message is an attempt at one.
+    /// Before the client has a name, every line is an attempt at one.
     fn choose_name(&mut self, proposed: &str) -> Option<End> {
         // Valid, then free: `join` checks and claims under one lock.
         let joined = names::validate(proposed).and_then(|name| {
@@ -369,7 +365,7 @@ impl Connection<'_> {
         }
     }
 
-    /// A message starting with `/` is a command and is never broadcast.
+    /// A line starting with `/` is a command and is never broadcast.
     fn command(&mut self, text: &str) -> Option<End> {
         let (command, argument) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
         match command {
@@ -429,7 +425,7 @@ impl Connection<'_> {
         }
     }
 
-    /// A `SERVER: ...` message to this client only.
+    /// A `SERVER: ...` line to this client only.
     fn reply(&mut self, text: String) -> Option<End> {
         self.send(&Message::from(text))
     }

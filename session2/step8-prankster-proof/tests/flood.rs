@@ -1,4 +1,4 @@
-//! Flood control (PROTOCOL.md "Step 6"): the room slows the one who floods,
+//! Flood control (PROTOCOL.md "Step 8"): the room slows the one who floods,
 //! never the ones who listen. Real sockets; the server's defaults (50 lines
 //! at once, then 10 a second) where the point is a classroom's flooder, a
 //! faster limit where the point is only the rule, so the test is quick.
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use testkit::{Client, Server};
 
-const BIN: &str = env!("CARGO_BIN_EXE_step8-async");
+const BIN: &str = env!("CARGO_BIN_EXE_step8-prankster-proof");
 
 const QUIET: Duration = Duration::from_millis(300);
 
@@ -198,7 +198,7 @@ fn commands_and_refused_names_count_against_the_limit() {
 #[test]
 fn flood_rate_zero_turns_flood_control_off_and_the_log_stays_short() {
     // Ten bursts' worth, and fewer than bob's queue holds (1024 messages),
-    // so that bob cannot be dropped even if his writer task is slow to
+    // so that bob cannot be dropped even if his writer thread is slow to
     // start: without flood control, nothing else protects him.
     const LINES: usize = 500;
     let server = Server::start(BIN, &["--flood-rate", "0"]);

@@ -1,4 +1,4 @@
-//! What a name may be, and what text may reach another client's screen.
+//! What a name may be.
 //!
 //! A classroom will try everything: an empty name, `SERVER` (to fake
 //! notices), `alice` when Alice is already here, a name with an escape
@@ -9,9 +9,9 @@
 //! `SERVER:: ...`), a name holding U+202E RIGHT-TO-LEFT OVERRIDE, which
 //! prints the rest of every line it appears in backwards.
 //!
-//! Names are *refused* with a reason, so the person can pick another;
-//! message text is *repaired*, so a stray byte never costs anyone their
-//! message.
+//! Names are *refused* with a reason, so the person can pick another.
+//! (Message text is *repaired* instead, in `scrub.rs`: a stray byte must
+//! not cost anyone their message.)
 //!
 //! Which characters look alike, which are invisible, which alphabet a
 //! letter belongs to: that is data, tens of thousands of characters of it,
@@ -20,19 +20,14 @@
 //! #39: a name's *skeleton*, and whether it mixes scripts) and
 //! `unicode-properties` (each character's general category).
 
-use std::borrow::Cow;
 use std::fmt;
 
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use unicode_security::{MixedScript, skeleton};
+
+use crate::scrub::{REPLACEMENT, is_format};
 
 /// The longest name, in characters (not bytes: `Zoë` is 3 characters).
 pub const MAX_NAME_CHARS: usize = 32;
-
-/// What replaces a control character in a message: the same character
-/// `from_utf8_lossy` uses for invalid UTF-8, so there is one rule to learn:
-/// "whatever cannot be shown safely becomes �".
-pub const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
 
 /// The name nobody may have, nor anything that looks like it.
 const RESERVED: &str = "SERVER";
@@ -98,7 +93,7 @@ pub fn validate(proposed: &str) -> Result<&str, NameError> {
     if name.chars().any(|c| c.is_control()) {
         return Err(NameError::Control);
     }
-    // The frame was decoded with `from_utf8_lossy`, so invalid bytes are
+    // The line was decoded with `from_utf8_lossy`, so invalid bytes are
     // U+FFFD by now. In a message that is fine; as a name it would be
     // unreadable and impossible to type back (`/name`), so refuse it.
     if name.contains(REPLACEMENT) {
@@ -186,50 +181,6 @@ pub fn clash(proposed: &str, present: &str) -> NameError {
     } else {
         NameError::LooksLike(proposed.to_string(), present.to_string())
     }
-}
-
-/// A format character (general category Cf): invisible by definition.
-fn is_format(c: char) -> bool {
-    c.general_category() == GeneralCategory::Format
-}
-
-/// Message text made safe to print on someone else's terminal. These become
-/// [`REPLACEMENT`]:
-///
-/// * every control character except tab. ESC starts the sequences that move
-///   the cursor, change colours or clear the screen (`\x1b[2J`); BEL beeps;
-///   `\r` rewrites the line so a message can pretend to be from someone
-///   else. Frames can carry a `\n` too, and it is replaced like the rest:
-///   printed raw, it would start a new line that could pretend to be
-///   `SERVER: bob has left the chat.` The message still arrives whole, as
-///   one frame;
-/// * the format characters (Cf), but for the two joiners. Bidi overrides
-///   and isolates (U+202A to U+202E, U+2066 to U+2069) reorder the rest of
-///   the line: `bob: ` + U+202E + `olleh` shows `bob: hello`, and worse. The
-///   zero-width space, word joiner and byte-order mark hide inside words.
-///   The zero-width joiner (U+200D) and non-joiner (U+200C) stay: emoji such
-///   as 👩‍💻 are built with the first, Persian and Hindi words need both,
-///   and neither can hide or move text;
-/// * the line and paragraph separators, U+2028 and U+2029, which some
-///   terminals show as a new line: a message could fake one below it.
-///
-/// Replacing (rather than deleting) shows the reader that something was
-/// there. Borrowed when nothing changes, which is almost always, so the
-/// common case costs no allocation.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && c != '\t')
-            || (is_format(c) && !matches!(c, '\u{200c}' | '\u{200d}'))
-            || matches!(c, '\u{2028}' | '\u{2029}')
-    };
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(
-        text.chars()
-            .map(|c| if unsafe_char(c) { REPLACEMENT } else { c })
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -336,37 +287,6 @@ mod tests {
             clash("c\u{430}nary", "canary"),
             NameError::LooksLike("c\u{430}nary".into(), "canary".into())
         );
-    }
-
-    #[test]
-    fn sanitize_replaces_controls_but_keeps_tab_and_unicode() {
-        assert!(matches!(sanitize("plain text"), Cow::Borrowed(_)));
-        assert_eq!(sanitize("tab\there, héllo 🦀"), "tab\there, héllo 🦀");
-        assert_eq!(sanitize("\x1b[2Jwiped"), "\u{fffd}[2Jwiped");
-        assert_eq!(
-            sanitize("nul\0bel\x07del\x7f"),
-            "nul\u{fffd}bel\u{fffd}del\u{fffd}"
-        );
-        assert_eq!(sanitize("c1\u{9b}31m"), "c1\u{fffd}31m");
-        assert_eq!(sanitize("fake\rbob: hi"), "fake\u{fffd}bob: hi");
-        assert_eq!(sanitize("two\nlines"), "two\u{fffd}lines");
-    }
-
-    #[test]
-    fn sanitize_replaces_bidi_and_invisible_characters_but_keeps_joiners() {
-        assert_eq!(sanitize("bob: \u{202e}olleh"), "bob: \u{fffd}olleh");
-        assert_eq!(
-            sanitize("\u{2066}a\u{2069} \u{202a}b\u{202c}"),
-            "\u{fffd}a\u{fffd} \u{fffd}b\u{fffd}"
-        );
-        assert_eq!(
-            sanitize("zero\u{200b}width\u{feff}"),
-            "zero\u{fffd}width\u{fffd}"
-        );
-        assert_eq!(sanitize("one\u{2028}two\u{2029}"), "one\u{fffd}two\u{fffd}");
-        // 👩‍💻 (woman, ZWJ, laptop) and a Persian word with a ZWNJ survive.
-        assert!(matches!(sanitize("👩\u{200d}💻"), Cow::Borrowed(_)));
-        assert!(matches!(sanitize("می\u{200c}خواهم"), Cow::Borrowed(_)));
     }
 
     #[test]
