@@ -258,6 +258,44 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
     }
 }
 
+/// One write of 20 MB from alice: sloth never reads and is dropped; bob
+/// reads as fast as he can and gets every line, in order.
+#[test]
+fn a_flood_in_one_write_drops_only_the_reader_who_stopped() {
+    const LINES: usize = 20_000;
+    const LINE: usize = 1000;
+    let server = Server::start(BIN, &[]);
+    let clients = room(&server, &["sloth", "bob", "alice"]);
+    let [sloth, bob, mut alice]: [Client; 3] = clients.try_into().ok().unwrap();
+    let line = |i: usize| format!("{i:05} {}", "x".repeat(LINE - 6));
+    let reader = thread::spawn(move || {
+        let mut bob = bob;
+        let (mut next, mut notices) = (0, 0);
+        while next < LINES || notices == 0 {
+            let got = bob.read_line();
+            if got == "SERVER: sloth has left the chat." {
+                notices += 1;
+            } else {
+                assert_eq!(got, format!("alice: {}", line(next)), "line {next}");
+                next += 1;
+            }
+        }
+        assert_eq!(notices, 1);
+    });
+    let flood: String = (0..LINES).map(|i| line(i) + "\n").collect();
+    alice.send(flood.as_bytes());
+    reader
+        .join()
+        .expect("bob got every line, and one leave notice");
+    server.wait_for_output("sloth dropped: too slow, its queue is full");
+    assert!(
+        !server.output().contains("bob dropped"),
+        "{}",
+        server.output()
+    );
+    drop(sloth);
+}
+
 /// An idle client's queue costs only what it holds: the bound is a limit,
 /// not a reservation. (A `sync_channel(65536)` reserved 1.5 MiB for each.)
 #[cfg(target_os = "linux")]

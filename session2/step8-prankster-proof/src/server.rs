@@ -1,3 +1,6 @@
+//! The server: its options, and the accept loop that gives each newcomer a
+//! seat (or tells it why not) and a thread of its own.
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;

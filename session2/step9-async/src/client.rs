@@ -12,13 +12,13 @@
 //! now, or to sleep first, reading nothing, so that TCP slows that sender
 //! alone.
 //!
-//! **New in step 8:** tasks instead of threads. The code reads as step 6's
+//! **New in step 9:** tasks instead of threads. The code reads as step 8's
 //! did, with `.await` at each place where a thread used to block: waiting
 //! for bytes, sleeping for flood control, lingering before the close. At
 //! each `.await` the task hands the thread back to the runtime, which runs
 //! whichever other task can go on, and comes back to this one when the
 //! event it waits for has happened (the socket has bytes, the time is up).
-//! The rest, every rule of the room, is step 6's code unchanged.
+//! The rest, every rule of the room, is step 8's code unchanged.
 //!
 //! A client ends in one of a few ways (see [`End`]): it says goodbye, closes,
 //! dies (reset, broken pipe), sends a line that is too long, never names
@@ -32,13 +32,15 @@ use std::time::{Duration, Instant};
 
 use classroom::log;
 use tokio::net::TcpStream;
-use tokio::time;
+use tokio::{task, time};
 
-use crate::flood::{FloodLimit, LogQuota, Pace, Pacer};
+use crate::flood::{FloodLimit, Pace, Pacer};
 use crate::lines::LineBuffer;
-use crate::names::{self, sanitize};
-use crate::outbox::{self, Message, Outbox, Writer};
+use crate::log_quota::LogQuota;
+use crate::names;
+use crate::outbox::{self, Bounds, Message, Outbox, Writer};
 use crate::room::{ClientId, Room};
+use crate::scrub::sanitize;
 
 /// How long a connection that was cut off in the middle of sending stays
 /// open after its last word (see `serve`).
@@ -53,8 +55,7 @@ pub struct Limits {
     /// How long one write may block before the client counts as dead.
     pub write_timeout: Duration,
     /// Bounds of each client's outbound queue.
-    pub queue_messages: usize,
-    pub queue_bytes: usize,
+    pub queue: Bounds,
     /// How fast a client may send messages (`rate` 0: no limit).
     pub flood: FloodLimit,
 }
@@ -97,11 +98,7 @@ pub async fn serve(
     // for and make reads and writes (`readable`, `try_read`, `writable`,
     // `try_write`), so there is no need for a second file descriptor.
     let stream = Arc::new(stream);
-    let (outbox, writer) = outbox::new(
-        Arc::clone(&stream),
-        limits.queue_messages,
-        limits.queue_bytes,
-    );
+    let (outbox, writer) = outbox::new(Arc::clone(&stream), limits.queue);
     spawn_writer(writer, id, room, &stream, limits.write_timeout);
     // If anything below panics, this guard still takes the client out of
     // the room as the task is dropped (tokio catches the panic of a task,
@@ -254,7 +251,7 @@ impl Connection<'_> {
         let mut lines = LineBuffer::new(self.limits.max_line);
         let deadline = time::Instant::from_std(Instant::now() + self.limits.name_timeout);
         loop {
-            // Wait until the socket has bytes (or is closed). Where step 6's
+            // Wait until the socket has bytes (or is closed). Where step 8's
             // `read` blocked its thread, this parks the task: the runtime
             // has asked the kernel (epoll, kqueue, IOCP) to tell it when
             // this socket is readable, and serves the others meanwhile.
@@ -294,6 +291,15 @@ impl Connection<'_> {
             if lines.is_too_long() {
                 return End::TooLong;
             }
+            // Give the thread to the others before reading on. During a
+            // flood this socket always has bytes, so `readable().await` is
+            // ready at once and never hands the thread back: the flooder's
+            // task would run on and fill every listener's queue before their
+            // writer tasks got a turn to empty them, and the room would drop
+            // them as too slow. A thread is interrupted by the kernel when
+            // its time is up; a task runs until it awaits something that is
+            // not ready yet, so it has to make room for the others itself.
+            task::yield_now().await;
         }
     }
 

@@ -1,31 +1,42 @@
-//! # Step 8 (bonus): one thread, a thousand clients
+//! # Step 9 (bonus): one thread, a thousand clients
 //!
-//! **New in this step:** step 6's chat, every rule and limit of it, on one
-//! thread. Each connection is two *tasks* instead of two threads (its
-//! reader, its writer), and one runtime, [tokio](https://tokio.rs), runs
-//! every task of every client on the program's main thread.
+//! **New in this step:** step 8's room, every defence of it, on one thread.
+//! Each connection is two *tasks* instead of two threads (its reader, its
+//! writer), and one runtime, [tokio](https://tokio.rs), runs every task of
+//! every client on the program's main thread.
 //!
 //! **Why threads stop paying.** A thread is the kernel's: it has a stack,
 //! and making it run again is a system call and a context switch. In
-//! step 6, every message wakes the writer thread of every listener: at 500
+//! step 8, every message wakes the writer thread of every listener: at 500
 //! clients that is more than one wake-up (a futex call and a context
 //! switch) per delivery, and it costs far more than the write itself. A
-//! thousand idle clients cost step 6 two thousand threads and about 50 MiB.
+//! thousand idle clients cost step 8 two thousand threads and about 50 MiB.
 //! A task is a value in the runtime's queue, a few hundred bytes: waking
 //! one means pushing it onto that queue, and the one thread runs it soon
 //! after, with all the other tasks that have work, one after the other.
 //!
-//! **What `.await` means.** The code reads like step 6's, with `.await`
-//! wherever step 6 blocks: in `accept`, waiting for bytes, waiting for room
-//! to write, in every sleep (`src/client.rs`, `src/outbox.rs`). A thread
-//! that blocks is parked by the kernel; a task that awaits returns to the
-//! runtime, *not ready yet*, having said which event it waits for (this
-//! socket readable, that one writable, this time reached). The runtime runs
-//! other tasks meanwhile and resumes this one, just after its `.await`,
-//! once the event has happened. So a task must never block: one
-//! `std::thread::sleep` or blocking `read` in a task would stop every
-//! client at once. (The one blocking call left is the log's `println!`;
-//! the log quota keeps it to a few lines a second.)
+//! **What `.await` means.** The code reads like step 8's, with `.await`
+//! wherever step 8 blocks: in `accept`, waiting for bytes, waiting for room
+//! to write, in every sleep (`src/server.rs`, `src/client.rs`,
+//! `src/outbox.rs`). A thread that blocks is parked by the kernel; a task
+//! that awaits returns to the runtime, *not ready yet*, having said which
+//! event it waits for (this socket readable, that one writable, this time
+//! reached). The runtime runs other tasks meanwhile and resumes this one,
+//! just after its `.await`, once the event has happened. So a task must
+//! never block: one `std::thread::sleep` or blocking `read` in a task would
+//! stop every client at once. (The one blocking call left is the log's
+//! `println!`; the log quota keeps it to a few lines a second.)
+//!
+//! **A task that never waits starves the others.** The kernel interrupts a
+//! thread when its time slice is up; nobody interrupts a task. It runs
+//! until it awaits something that is not ready. A flooder's socket always
+//! has bytes, so its reader's `readable().await` is always ready: left
+//! alone, that one task would read and queue thousands of lines before any
+//! listener's writer task ran once, every listener's queue would fill, and
+//! the room would drop the listeners as too slow (with flood control off,
+//! `--flood-rate 0`, that is exactly what happened). So the reader hands
+//! the thread back after each chunk it reads (`task::yield_now`, in
+//! `src/client.rs`): the writers get their turn, as threads get theirs.
 //!
 //! **What happens underneath.** The runtime registers each socket once with
 //! the kernel's readiness service: `epoll` on Linux, `kqueue` on macOS and
@@ -36,8 +47,10 @@
 //! those that are: their tasks run next. One thread waits on all the
 //! sockets at once, instead of one thread waiting on each.
 //!
-//! **What did not change.** The room (`src/room.rs`), names, lines, flood
-//! control and seats are step 6's files. The room's lock is still a plain
+//! **What did not change.** The defences (flood control, names, scrubbing,
+//! lines, seats, the spare descriptor, the log quota) are step 8's own
+//! modules, used from its library: nothing in them waits or blocks. The
+//! room (`src/room.rs`) is step 8's too. Its lock is still a plain
 //! `std::sync::Mutex`, taken for a few list operations and never held
 //! across an `.await`: the compiler checks that, because `tokio::spawn`
 //! wants a task that may move between threads (`Send`), and a task that
@@ -45,7 +58,7 @@
 //! never waits (`Outbox::push` is not even `async`). The writer still sends
 //! everything queued with one write; with one thread, a burst from ten
 //! senders has queued many messages for each listener by the time its
-//! writer runs, so the batches are bigger than in step 6.
+//! writer runs, so the batches are bigger than in step 8.
 //!
 //! **One thread, not a pool.** Tokio also has a multi-thread runtime (one
 //! thread per core, stealing tasks from each other). Measured side by side
@@ -55,309 +68,35 @@
 //! second worker takes its CPU from the clients. One thread keeps the point
 //! of this step plain to see.
 //!
-//! **Try it** (four terminals; the flags and the rest are step 6's):
+//! **Try it** (four terminals; the flags and the rest are step 8's):
 //!
 //! ```text
-//! terminal 1:  cargo run --release -p step8-async
+//! terminal 1:  cargo run --release -p step9-async
 //! terminal 2:  cargo run -p chat-client            (name: alice)
 //! terminal 3:  cargo run -p chat-client            (name: bob)
 //! terminal 4:  seq 1 10000 | cargo run -p chat-client -- --name prank
 //!              (PowerShell: 1..10000 | cargo run -p chat-client -- --name prank)
 //! ```
 //!
-//! **Observe:** everything behaves as in step 6: prank's ten thousand lines
+//! **Observe:** everything behaves as in step 8: prank's ten thousand lines
 //! come out fifty at once, then ten a second, while alice and bob go on
 //! chatting; five seconds later the server disconnects prank for Excess
 //! Flood, and everyone sees it leave. (On Linux or macOS, `(echo prank; yes
 //! 'flood flood flood') | nc 127.0.0.1 65433` gets the same, and shows the
 //! server's last word: `SERVER: you are sending too fast ...`.) Now count
-//! the server's threads (Linux: `ps -o nlwp= -C step8-async`): one. Then let the bench
-//! connect ten thousand clients to it: `cargo xtask bench crowd`.
+//! the server's threads (Linux: `ps -o nlwp= -C step9-async`): one. Then
+//! let the bench connect ten thousand clients to it: `cargo xtask bench
+//! crowd`.
 
 mod client;
-mod flood;
-mod lines;
-mod names;
 mod outbox;
 mod room;
-mod seats;
+mod server;
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use anyhow::{Context, ensure};
-use clap::Parser;
-use classroom::log;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time;
-
-use client::Limits;
-use flood::{FloodLimit, LogQuota};
-use room::{ClientId, Room};
-use seats::{Refusal, Seats};
-
-/// How long to wait after a failed `accept` before trying again. Out of
-/// file descriptors, `accept` fails at once every time; retrying without a
-/// pause would spin a core at 100% until a client leaves.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// A file that is always there to open, and costs nothing to hold open.
-const NULL_DEVICE: &str = if cfg!(windows) { "NUL" } else { "/dev/null" };
-
-/// A chat server that survives dead, stalled and hostile clients.
-#[derive(Parser)]
-#[command(version, about)]
-struct Args {
-    /// Address to listen on; 0.0.0.0 lets classmates connect.
-    #[arg(long, default_value = "0.0.0.0")]
-    host: String,
-    /// Port to listen on; 0 lets the system pick a free one.
-    #[arg(long, default_value_t = 65433)]
-    port: u16,
-    /// Longest line accepted, in bytes (without its newline); a longer one
-    /// gets an error line and the connection is closed.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
-    max_line: u64,
-    /// Seconds a new connection has to send a valid name before it is closed.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    name_timeout: u64,
-    /// Most connections at once; one more gets "SERVER: server is full" (so
-    /// does a newcomer while the server is out of file descriptors).
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
-    max_clients: u64,
-    /// Most connections at once from one address (IPv6: one /64 network);
-    /// one more gets "SERVER: too many connections from your address".
-    /// Connections from this machine are not counted (see --count-loopback).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    max_per_host: u64,
-    /// Count connections from this machine (loopback) against --max-per-host
-    /// too; by default the demo, the grader and benchmarks may open many.
-    #[arg(long)]
-    count_loopback: bool,
-    /// Messages a second one client may send once its burst is spent (names
-    /// and commands count); 0 turns flood control off. A faster client is
-    /// read more slowly, so TCP slows it down; one still slowed down after
-    /// burst/rate seconds (5 by default) is told it sends too fast and is
-    /// disconnected.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
-    flood_rate: u32,
-    /// Messages one client may send at once, when it was quiet for a while.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    flood_burst: u32,
-    /// Most messages waiting for one client; one more and it is dropped as
-    /// too slow.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
-    queue_messages: u64,
-    /// Most bytes waiting for one client; one more and it is dropped as too
-    /// slow. The default holds a whole burst of the longest lines from every
-    /// connection one address may have. Memory is taken only as messages
-    /// wait: an idle client's queue costs almost nothing.
-    #[arg(long, default_value_t = 8 << 20)]
-    queue_bytes: u64,
-    /// Seconds one write to a client may block before it is dropped as not
-    /// reading.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    write_timeout: u64,
-}
-
-/// The longest message the room relays for `--max-line` (or `--max-frame`)
-/// `max`: `NAME: ` (32 characters of up to 4 bytes, and 2) before the text,
-/// whose every byte may become a 3-byte U+FFFD (a control character or
-/// invalid UTF-8).
-fn longest_message(max: u64) -> u64 {
-    3 * max + 4 * 32 + 2
-}
+// The defences, from step 8's library: `crate::flood` and the others name
+// them in the modules above, as they do in step 8.
+use step8_prankster_proof::{flood, lines, log_quota, names, scrub, seats, spare};
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    // A queue smaller than one message would drop everybody on the first
-    // long line.
-    let longest = longest_message(args.max_line);
-    ensure!(
-        args.queue_bytes >= 2 * longest,
-        "--queue-bytes ({}) must hold two of the longest messages, {} bytes for --max-line {}",
-        args.queue_bytes,
-        2 * longest,
-        args.max_line
-    );
-    let limits = Arc::new(Limits {
-        max_line: usize::try_from(args.max_line)?,
-        name_timeout: Duration::from_secs(args.name_timeout),
-        write_timeout: Duration::from_secs(args.write_timeout),
-        queue_messages: usize::try_from(args.queue_messages)?,
-        queue_bytes: usize::try_from(args.queue_bytes)?,
-        flood: FloodLimit {
-            rate: args.flood_rate,
-            burst: args.flood_burst,
-        },
-    });
-    let seats = Seats::new(
-        usize::try_from(args.max_clients)?,
-        usize::try_from(args.max_per_host)?,
-        args.count_loopback,
-    );
-
-    // Bound before the runtime starts, with std's blocking `bind`: looking
-    // up a host name is blocking work, which tokio would hand to a thread of
-    // its own.
-    let listener = std::net::TcpListener::bind((args.host.as_str(), args.port))
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))
-        .unwrap_or_else(classroom::cannot_listen);
-    classroom::announce(&listener, "cargo run -p chat-client --")?;
-    println!("  run the client command above in two more terminals: type in one, watch the other");
-    println!("  (Ctrl-C stops the server)");
-
-    // The runtime: an event loop on this thread, with its I/O driver (the
-    // sockets, on epoll/kqueue/IOCP) and its timers. `block_on` runs the
-    // accept loop on it, and every task the loop spawns.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
-    runtime.block_on(accept_clients(listener, limits, seats))
-}
-
-/// Accepts connections for ever, and starts a task for each one.
-async fn accept_clients(
-    listener: std::net::TcpListener,
-    limits: Arc<Limits>,
-    seats: Arc<Seats>,
-) -> anyhow::Result<()> {
-    listener.set_nonblocking(true)?;
-    let listener = TcpListener::from_std(listener)?;
-    let room = Arc::new(Room::new());
-    // Out of file descriptors, `accept` fails and the newcomer would wait
-    // in the kernel's backlog for ever, never told why. This descriptor is
-    // kept in reserve for that moment: closed, it lets `accept` take one
-    // more connection, which is told the server is full and closed.
-    let mut spare = File::open(NULL_DEVICE).ok();
-    // Refusals are logged like a client's lines: a few a second at most,
-    // whatever one laptop tries.
-    let mut refusals = LogQuota::new(Instant::now());
-    let mut next_id: ClientId = 0;
-    let mut failed_accepts: u64 = 0;
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) if out_of_descriptors(&e) && spare.is_some() => {
-                // Out of descriptors, `accept` fails at once, whether a
-                // client waits or not: give up the spare, and take the next
-                // client with it (waiting for one, if need be).
-                drop(spare.take());
-                let accepted = listener.accept().await;
-                spare = File::open(NULL_DEVICE).ok();
-                match accepted {
-                    // The spare came back, so a descriptor was freed
-                    // meanwhile (someone left): this one may stay.
-                    Ok(accepted) if spare.is_some() => accepted,
-                    Ok((stream, peer)) => {
-                        refuse(stream, Refusal::Full.message());
-                        spare = File::open(NULL_DEVICE).ok();
-                        refusals.log(
-                            &"newcomers",
-                            format_args!("refused {peer}: out of file descriptors ({e})"),
-                        );
-                        continue;
-                    }
-                    Err(_) => continue,
-                }
-            }
-            Err(e) => {
-                // Without a spare descriptor, or another error: say it once,
-                // then retry quietly. A client leaving frees a descriptor
-                // and the queued ones get in.
-                if failed_accepts == 0 {
-                    log!("accept failed: {e}; retrying every {ACCEPT_BACKOFF:?}");
-                }
-                failed_accepts += 1;
-                time::sleep(ACCEPT_BACKOFF).await;
-                spare = spare.or_else(|| File::open(NULL_DEVICE).ok());
-                continue;
-            }
-        };
-        if failed_accepts > 0 {
-            log!("accepting again after {failed_accepts} failed attempts");
-            failed_accepts = 0;
-        }
-        let seat = match seats.take(peer.ip()) {
-            Ok(seat) => seat,
-            Err(refusal) => {
-                refuse(stream, refusal.message());
-                let why = refusal.message().trim_start_matches("SERVER: ");
-                refusals.log(&"newcomers", format_args!("refused {peer}: {why}"));
-                continue;
-            }
-        };
-        next_id += 1;
-        let id = next_id;
-        let room = Arc::clone(&room);
-        let limits = Arc::clone(&limits);
-        // A task, not a thread: it starts running at the loop's next
-        // `.await`, and cannot fail to start (it needs no kernel resource).
-        tokio::spawn(async move {
-            log!("connected: {peer}");
-            let reason = client::serve(stream, peer, id, &room, &limits).await;
-            // Free the seat before saying so: whoever reads this line
-            // can connect again at once.
-            drop(seat);
-            log!("disconnected: {peer} ({reason})");
-        });
-    }
-}
-
-/// Whether `accept` failed for lack of file descriptors: EMFILE (this
-/// process's limit) or ENFILE (the whole system's). The standard library
-/// has no name for them; their numbers are 24 and 23 on Linux and macOS,
-/// and WSAEMFILE is 10024 on Windows.
-fn out_of_descriptors(error: &io::Error) -> bool {
-    let codes: &[i32] = if cfg!(windows) { &[10024] } else { &[23, 24] };
-    error
-        .raw_os_error()
-        .is_some_and(|code| codes.contains(&code))
-}
-
-/// Tells a client why it gets no seat, then closes its connection.
-fn refuse(stream: TcpStream, message: &str) {
-    // As a std socket, still non-blocking: tokio's own `try_write` would
-    // refuse to write until the runtime had seen this new socket writable,
-    // which it has not yet. A new connection's send buffer is empty, so the
-    // one write takes the whole line, and the accept loop never waits.
-    let Ok(stream) = stream.into_std() else {
-        return;
-    };
-    let mut bytes = Vec::new();
-    lines::encode(message, &mut bytes);
-    let _ = (&stream).write_all(&bytes);
-    // A client often sends its name before we get to it (`--name`). Closed
-    // with those bytes unread, the socket would reset the connection, and
-    // a reset may throw our message away before the client reads it
-    // (Windows does). Read away what has arrived, a little at most.
-    let mut unread = [0; 1024];
-    for _ in 0..16 {
-        if !matches!((&stream).read(&mut unread), Ok(n) if n > 0) {
-            break;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// With flood control on, the most a listener can be sent at once is a
-    /// burst from each connection of one address (more addresses mean more
-    /// people, who do not all paste at the same second). A burst is at most
-    /// `flood-burst` messages, or that many times `COST_BYTES` of text. The
-    /// default queue holds all of it, even if the listener reads nothing
-    /// meanwhile, so a listener is never dropped because of one prankster.
-    #[test]
-    fn the_default_queue_holds_every_burst_one_address_may_send() {
-        let args = Args::parse_from(["step8"]);
-        let worst_burst = args.max_per_host * u64::from(args.flood_burst);
-        assert!(args.queue_messages >= worst_burst);
-        let longest_for_a_message = longest_message(args.max_line.min(flood::COST_BYTES as u64));
-        assert!(args.queue_bytes >= worst_burst * longest_for_a_message);
-    }
+    server::run(clap::Parser::parse())
 }

@@ -11,11 +11,11 @@
 //! waits: if the queue is full, the push fails and the room drops that
 //! client. A slow client can only ever stall its own writer task.
 //!
-//! **New in step 8:** the writer is a task, not a thread, and the queue is
+//! **New in step 9:** the writer is a task, not a thread, and the queue is
 //! tokio's bounded channel (`tokio::sync::mpsc::channel`), bounded in
 //! messages; a shared counter bounds it in bytes too, so a stalled client
-//! costs at most `queue_bytes` of memory, whatever the others send. Like
-//! step 6's channel, it takes memory only as messages arrive: it holds
+//! costs at most `--queue-bytes` of memory, whatever the others send. Like
+//! step 8's channel, it takes memory only as messages arrive: it holds
 //! them in blocks of 32, allocated when needed and freed (but for a few
 //! kept for reuse) once read, so an idle client's queue costs one block,
 //! whatever the bound.
@@ -34,17 +34,15 @@ use tokio::time;
 
 use crate::lines;
 
-/// One message, shared: a broadcast to 100 clients allocates its text once
-/// and queues 100 pointers to it.
+/// One message, shared: a broadcast to 30 clients allocates its text once
+/// and queues 30 pointers to it.
 pub type Message = Arc<str>;
 
-/// Why a message could not be queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushError {
-    /// The client is not keeping up: its queue is at its bound.
-    Full,
-    /// Its writer task has stopped (the socket failed).
-    Closed,
+/// How much may wait for one client (`--queue-messages`, `--queue-bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub messages: usize,
+    pub bytes: usize,
 }
 
 /// The bytes queued or being written, counted by the senders and the
@@ -62,7 +60,7 @@ impl Backlog {
 }
 
 /// The sending side of a client's queue. Cheap to clone: the client's own
-/// task holds one (for replies such as `DONE`), the room holds another.
+/// task holds one (for its replies and `DONE`), the room holds another.
 #[derive(Clone)]
 pub struct Outbox {
     queue: Sender<Message>,
@@ -80,15 +78,14 @@ pub struct Writer {
     stream: Arc<TcpStream>,
 }
 
-/// A new queue for `stream`, holding at most `max_messages` messages and
-/// `max_bytes` bytes of text.
-pub fn new(stream: Arc<TcpStream>, max_messages: usize, max_bytes: usize) -> (Outbox, Writer) {
-    let (sender, receiver) = mpsc::channel(max_messages);
+/// A new queue for `stream`, holding at most what `bounds` allow.
+pub fn new(stream: Arc<TcpStream>, bounds: Bounds) -> (Outbox, Writer) {
+    let (sender, receiver) = mpsc::channel(bounds.messages);
     let backlog = Arc::new(Backlog::default());
     let outbox = Outbox {
         queue: sender,
         backlog: Arc::clone(&backlog),
-        max_bytes,
+        max_bytes: bounds.bytes,
         stream: Arc::clone(&stream),
     };
     let writer = Writer {
@@ -102,15 +99,17 @@ pub fn new(stream: Arc<TcpStream>, max_messages: usize, max_bytes: usize) -> (Ou
 impl Outbox {
     /// Queues `message` without ever waiting, so it is safe to call with
     /// the room's lock held (and it is not `async`: there is nothing to
-    /// wait for).
-    pub fn push(&self, message: &Message) -> Result<(), PushError> {
+    /// wait for). An error means the client must go: it is not keeping up
+    /// (its queue is full), or its writer has stopped (its connection
+    /// failed).
+    pub fn push(&self, message: &Message) -> io::Result<()> {
         let size = message.len();
         // Claim first, then check: two pushes at once cannot both squeeze
         // under the bound.
         let bytes = self.backlog.bytes.fetch_add(size, Ordering::Relaxed) + size;
         if bytes > self.max_bytes {
             self.backlog.release(size);
-            return Err(PushError::Full);
+            return Err(io::Error::other("too slow, its queue is full"));
         }
         // `try_send` never waits: it fails when the channel holds its bound
         // of messages, or when the writer is gone. (`send(..).await` would
@@ -118,8 +117,8 @@ impl Outbox {
         self.queue.try_send(Arc::clone(message)).map_err(|e| {
             self.backlog.release(size);
             match e {
-                TrySendError::Full(_) => PushError::Full,
-                TrySendError::Closed(_) => PushError::Closed,
+                TrySendError::Full(_) => io::Error::other("too slow, its queue is full"),
+                TrySendError::Closed(_) => io::Error::other("its connection failed"),
             }
         })
     }
@@ -128,7 +127,7 @@ impl Outbox {
     /// task, waiting for bytes, wakes up with end-of-file, and its writer
     /// task, perhaps waiting for room to write, with an error: both finish.
     /// Tokio's `TcpStream` has no `shutdown(Both)` of its own; `SockRef`
-    /// makes the same system call on its socket as step 6's `shutdown`.
+    /// makes the same system call on its socket as step 8's `shutdown`.
     pub fn close(&self) {
         let _ = SockRef::from(&*self.stream).shutdown(Shutdown::Both);
     }
@@ -173,7 +172,7 @@ impl Writer {
 }
 
 /// Writes all of `bytes` to `stream`, waiting at most `timeout` each time
-/// the kernel has no room for more. Where step 6's `write_all` blocked its
+/// the kernel has no room for more. Where step 8's `write_all` blocked its
 /// thread, `writable().await` parks this task until epoll (kqueue, IOCP)
 /// says the socket can take bytes again, and the thread serves everyone
 /// else meanwhile; `try_write` is the write itself, which never blocks.
@@ -229,10 +228,16 @@ mod tests {
         let runtime = runtime();
         let _inside = runtime.enter();
         let (server, _client) = pair();
-        let (outbox, _writer) = new(server, 2, 1000);
-        assert_eq!(outbox.push(&message("a")), Ok(()));
-        assert_eq!(outbox.push(&message("b")), Ok(()));
-        assert_eq!(outbox.push(&message("c")), Err(PushError::Full));
+        let (outbox, _writer) = new(
+            server,
+            Bounds {
+                messages: 2,
+                bytes: 1000,
+            },
+        );
+        assert!(outbox.push(&message("a")).is_ok());
+        assert!(outbox.push(&message("b")).is_ok());
+        assert!(outbox.push(&message("c")).is_err());
     }
 
     #[test]
@@ -240,12 +245,18 @@ mod tests {
         let runtime = runtime();
         let _inside = runtime.enter();
         let (server, _client) = pair();
-        let (outbox, _writer) = new(server, 100, 10);
-        assert_eq!(outbox.push(&message("12345")), Ok(()));
-        assert_eq!(outbox.push(&message("123456")), Err(PushError::Full));
+        let (outbox, _writer) = new(
+            server,
+            Bounds {
+                messages: 100,
+                bytes: 10,
+            },
+        );
+        assert!(outbox.push(&message("12345")).is_ok());
+        assert!(outbox.push(&message("123456")).is_err());
         // A refused push gives its bytes back: a smaller one still fits.
-        assert_eq!(outbox.push(&message("12345")), Ok(()));
-        assert_eq!(outbox.push(&message("1")), Err(PushError::Full));
+        assert!(outbox.push(&message("12345")).is_ok());
+        assert!(outbox.push(&message("1")).is_err());
     }
 
     #[test]
@@ -253,16 +264,28 @@ mod tests {
         let runtime = runtime();
         let _inside = runtime.enter();
         let (server, _client) = pair();
-        let (outbox, writer) = new(server, 4, 100);
+        let (outbox, writer) = new(
+            server,
+            Bounds {
+                messages: 4,
+                bytes: 100,
+            },
+        );
         drop(writer);
-        assert_eq!(outbox.push(&message("a")), Err(PushError::Closed));
+        assert!(outbox.push(&message("a")).is_err());
     }
 
     #[test]
     fn writer_sends_everything_in_order_then_stops() {
         let runtime = runtime();
         let (server, mut client) = runtime.block_on(async { pair() });
-        let (outbox, writer) = new(server, 100, 10_000);
+        let (outbox, writer) = new(
+            server,
+            Bounds {
+                messages: 100,
+                bytes: 10_000,
+            },
+        );
         for i in 0..50 {
             outbox.push(&message(&format!("line {i}"))).unwrap();
         }
@@ -280,10 +303,16 @@ mod tests {
     fn written_bytes_are_released() {
         let runtime = runtime();
         let (server, _client) = runtime.block_on(async { pair() });
-        let (outbox, writer) = new(server, 100, 10);
+        let (outbox, writer) = new(
+            server,
+            Bounds {
+                messages: 100,
+                bytes: 10,
+            },
+        );
         let backlog = Arc::clone(&outbox.backlog);
         outbox.push(&message("1234567890")).unwrap();
-        assert_eq!(outbox.push(&message("x")), Err(PushError::Full));
+        assert!(outbox.push(&message("x")).is_err());
         drop(outbox);
         runtime.block_on(writer.run(TIMEOUT)).unwrap();
         assert_eq!(backlog.bytes.load(Ordering::Relaxed), 0);
@@ -295,7 +324,13 @@ mod tests {
     fn a_writer_that_makes_no_progress_times_out() {
         let runtime = runtime();
         let (server, _client) = runtime.block_on(async { pair() });
-        let (outbox, writer) = new(server, 100_000, 1 << 30);
+        let (outbox, writer) = new(
+            server,
+            Bounds {
+                messages: 100_000,
+                bytes: 1 << 30,
+            },
+        );
         let line = message(&"x".repeat(64 * 1024));
         // 64 MiB: far more than loopback buffers hold.
         for _ in 0..1024 {

@@ -26,12 +26,13 @@
 //! a single `Vec` operation or a field assignment, so the data is consistent
 //! even after such a panic, and [`Room::lock`] simply takes it back.
 
+use std::io;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use classroom::log;
 
 use crate::names::{self, Key, NameError};
-use crate::outbox::{Message, Outbox, PushError};
+use crate::outbox::{Message, Outbox};
 
 /// Every connection gets a number, so the room can tell two clients apart
 /// even while they rename themselves.
@@ -54,7 +55,7 @@ struct State {
 /// A member removed because a message could not be queued for it.
 struct Dropped {
     member: Member,
-    why: PushError,
+    why: io::Error,
 }
 
 pub struct Room {
@@ -260,10 +261,6 @@ fn left_notice(name: &str) -> Message {
 /// `shutdown` is a system call, and system calls stay outside the lock.
 fn close(dropped: Vec<Dropped>) {
     for Dropped { member, why } in dropped {
-        let why = match why {
-            PushError::Full => "too slow, its queue is full",
-            PushError::Closed => "its connection failed",
-        };
         log!("{} dropped: {why}", member.name);
         member.outbox.close();
     }
@@ -272,7 +269,7 @@ fn close(dropped: Vec<Dropped>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::{self, Writer};
+    use crate::outbox::{self, Bounds, Writer};
     use std::net::{TcpListener, TcpStream};
     use std::sync::{Arc, LazyLock};
     use std::thread;
@@ -303,7 +300,11 @@ mod tests {
         stream.set_nonblocking(true).unwrap();
         let _inside = RUNTIME.enter();
         let stream = tokio::net::TcpStream::from_std(stream).unwrap();
-        let (outbox, writer) = outbox::new(Arc::new(stream), max_messages, 1 << 20);
+        let bounds = Bounds {
+            messages: max_messages,
+            bytes: 1 << 20,
+        };
+        let (outbox, writer) = outbox::new(Arc::new(stream), bounds);
         Fake {
             outbox,
             writer,

@@ -1,4 +1,4 @@
-//! Step 8 still speaks the line protocol of `session2/PROTOCOL.md` ("Steps 4–6"):
+//! Step 9 still speaks the line protocol of `session2/PROTOCOL.md` ("Steps 4–6"):
 //! these are step 4's tests, unchanged (commands: `commands.rs`; the rest: `hardening.rs`).
 //!
 //! Tests wait on notices, not on the clock: when Alice reads

@@ -1,4 +1,4 @@
-//! Step 8 keeps step 5's commands (PROTOCOL.md "Step 5"): `/name NEW`, `/who`, `/quit`,
+//! Step 9 keeps step 5's commands (PROTOCOL.md "Step 5"): `/name NEW`, `/who`, `/quit`,
 //! and an error for anything else. Errors go to the asker only.
 
 use std::thread;

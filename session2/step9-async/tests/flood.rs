@@ -1,4 +1,4 @@
-//! Flood control (PROTOCOL.md "Step 6"): the room slows the one who floods,
+//! Flood control (PROTOCOL.md "Step 8"): the room slows the one who floods,
 //! never the ones who listen. Real sockets; the server's defaults (50 lines
 //! at once, then 10 a second) where the point is a classroom's flooder, a
 //! faster limit where the point is only the rule, so the test is quick.

@@ -1,5 +1,5 @@
-//! Step 8 survives hostile clients, faults and load as step 6 does
-//! (PROTOCOL.md "Step 6", the hardening issue): one test per case, with
+//! Step 9 survives hostile clients, faults and load as step 8 does
+//! (PROTOCOL.md "Step 8", the hardening issue): one test per case, with
 //! real sockets. Its own point, one thread for every client, is at the end.
 //!
 //! Flood control is on by default (50 lines at once, then 10 a second). A
@@ -271,6 +271,46 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
     }
 }
 
+/// One write of 20 MB from alice, flood control off: sloth never reads and
+/// is dropped; bob reads as fast as he can and gets every line, in order.
+/// (On one thread, a reader task that never waits would fill bob's queue
+/// before his writer task ran once, and drop him too: see `client.rs`.)
+#[test]
+fn a_flood_in_one_write_drops_only_the_reader_who_stopped() {
+    const LINES: usize = 20_000;
+    const LINE: usize = 1000;
+    let server = Server::start(BIN, &["--flood-rate", "0"]);
+    let clients = room(&server, &["sloth", "bob", "alice"]);
+    let [sloth, bob, mut alice]: [Client; 3] = clients.try_into().ok().unwrap();
+    let line = |i: usize| format!("{i:05} {}", "x".repeat(LINE - 6));
+    let reader = thread::spawn(move || {
+        let mut bob = bob;
+        let (mut next, mut notices) = (0, 0);
+        while next < LINES || notices == 0 {
+            let got = bob.read_line();
+            if got == "SERVER: sloth has left the chat." {
+                notices += 1;
+            } else {
+                assert_eq!(got, format!("alice: {}", line(next)), "line {next}");
+                next += 1;
+            }
+        }
+        assert_eq!(notices, 1);
+    });
+    let flood: String = (0..LINES).map(|i| line(i) + "\n").collect();
+    alice.send(flood.as_bytes());
+    reader
+        .join()
+        .expect("bob got every line, and one leave notice");
+    server.wait_for_output("sloth dropped: too slow, its queue is full");
+    assert!(
+        !server.output().contains("bob dropped"),
+        "{}",
+        server.output()
+    );
+    drop(sloth);
+}
+
 /// An idle client's queue costs only what it holds: the bound is a limit,
 /// not a reservation. (A `sync_channel(65536)` reserved 1.5 MiB for each.)
 #[cfg(target_os = "linux")]
@@ -291,7 +331,7 @@ fn an_idle_client_costs_little_memory_whatever_the_queue_bound() {
     eprintln!(
         "{IDLE} idle clients at --queue-messages 65536: VmRSS {before} KiB before, {after} KiB after, {per_client} KiB each"
     );
-    // Step 6 needs about 26 KiB for each (two threads); a task and its
+    // Step 8 needs about 26 KiB for each (two threads); a task and its
     // queue need a few.
     assert!(per_client < 16, "{per_client} KiB per idle client");
 }
@@ -911,9 +951,9 @@ fn every_sender_is_heard_in_order_exactly_once() {
 }
 
 // ---------------------------------------------------------------------------
-// One thread (new in step 8)
+// One thread (new in step 9)
 
-/// Step 6 runs two threads per client; step 8 runs one thread, whatever the
+/// Step 8 runs two threads per client; step 9 runs one thread, whatever the
 /// number of clients, and every one of them is served.
 #[cfg(target_os = "linux")]
 #[test]
