@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::manifest;
 use crate::workspace;
 
-/// The exercise numbers, in order.
-pub const EXERCISES: std::ops::RangeInclusive<u8> = 1..=7;
+/// The exercise numbers, in order: one per step of the session (1 to 7),
+/// and the bonus step 8's. (Step 9, the async bonus, has no exercise.)
+pub const EXERCISES: std::ops::RangeInclusive<u8> = 1..=8;
 
 /// A gradable package: an exercise, its solution, or a step of the lesson.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +88,18 @@ pub fn step(n: u8) -> Option<Package> {
     let dir = found.into_iter().next()?;
     let name = dir.file_name()?.to_str()?.to_string();
     Package::at(name, dir)
+}
+
+/// The step that step `n` is built on: the one before, unless its
+/// `Cargo.toml` says otherwise (`[package.metadata.course] builds-on = 6`:
+/// the bonus step 8 adds its defences to step 6, not to step 7's frames).
+/// What `diff N` compares with, and the step that must fail check N.
+pub fn builds_on(n: u8) -> u8 {
+    step(n)
+        .and_then(|step| std::fs::read_to_string(step.dir.join("Cargo.toml")).ok())
+        .and_then(|text| manifest::value(&text, "package.metadata.course", "builds-on"))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(n.saturating_sub(1))
 }
 
 /// Every step of the lesson, in order: the directories `session2/stepN-*`.
@@ -177,7 +191,8 @@ mod tests {
         assert_eq!(parse_exercise("exercise4"), Ok(4));
         assert_eq!(parse_exercise("4"), Ok(4));
         assert_eq!(parse_exercise("ex7"), Ok(7));
-        assert!(parse_exercise("8").is_err());
+        assert_eq!(parse_exercise("8"), Ok(8));
+        assert!(parse_exercise("9").is_err());
         assert!(parse_exercise("exercise").is_err());
         assert!(parse_exercise("solution4").is_err());
     }
@@ -188,5 +203,15 @@ mod tests {
         assert!(step.name.starts_with("step1-"), "{step:?}");
         assert_eq!(exercise(1).map(|p| p.name), Some("exercise1".to_string()));
         assert_eq!(exercise(9), None);
+    }
+
+    #[test]
+    fn each_step_builds_on_the_one_before_but_the_bonus_on_step_6() {
+        assert_eq!(builds_on(4), 3);
+        assert_eq!(builds_on(7), 6);
+        if step(8).is_some() {
+            assert_eq!(builds_on(8), 6);
+            assert_eq!(builds_on(9), 8);
+        }
     }
 }

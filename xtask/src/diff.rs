@@ -5,9 +5,13 @@
 //! Each step adds exactly one idea to the one before, so the diff *is* the
 //! lesson: the source comes first, and the manifest's lines that only name
 //! the package (`name`, `description`) are left out. A bare number is a
-//! step: `diff 4` is what step 4 adds, the same as `diff 3 4`. The line
-//! diff itself comes from the `similar` crate; this module finds the two
-//! crates, pairs their files and prints the result, coloured on a terminal.
+//! step: `diff 4` is what step 4 adds, the same as `diff 3 4` (and `diff 8`
+//! compares with step 6, which the bonus step 8 builds on). A file that one
+//! step replaces with another (`lines.rs` by `frames.rs`) is compared with
+//! it, as git pairs a rename; a file the new step takes from the old one's
+//! library is listed, not shown as deleted. The line diff itself comes from
+//! the `similar` crate; this module finds the two crates, pairs their files
+//! and prints the result, coloured on a terminal.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -28,7 +32,7 @@ use crate::workspace;
 /// `cargo xtask diff exercise4` compares the starter with its solution.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A step number (alone: compared with the step before) or an exercise,
+    /// A step number (alone: compared with the step it builds on) or an exercise,
     /// like `exercise4`.
     pub from: String,
     /// A second step number, to compare with the first.
@@ -63,7 +67,7 @@ pub fn resolve(from: &str, to: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf
                      try `cargo xtask diff 1 2`"
                 );
             }
-            Ok((step_dir(n - 1)?, step_dir(n)?))
+            Ok((step_dir(course::builds_on(n))?, step_dir(n)?))
         }
         (None, Some(_)) => bail!("`{from}` is not a step number: try `cargo xtask diff 3 4`"),
         (None, None) => {
@@ -124,7 +128,15 @@ fn exercise_dirs(n: u8) -> anyhow::Result<(PathBuf, PathBuf)> {
 #[derive(Debug)]
 pub struct CrateDiff {
     pub files: Vec<FileDiff>,
+    /// Files of the old crate's library that the new crate uses as they
+    /// are (it depends on the old crate): not deleted, only moved out of
+    /// sight. Shown as one line.
+    pub from_library: Vec<String>,
 }
+
+/// How alike (0 to 1, `similar`'s ratio) a deleted and an added file must be
+/// to be shown as one file renamed.
+const RENAME_SIMILARITY: f32 = 0.5;
 
 /// One file's diff. A file only on one side is compared with nothing.
 #[derive(Debug)]
@@ -134,7 +146,8 @@ pub struct FileDiff {
     /// that is not the lesson).
     pub is_manifest: bool,
     /// Shown after `--- ` and `+++ `: `a/<path>` and `b/<path>`, or
-    /// `/dev/null` for a missing side, as git does.
+    /// `/dev/null` for a missing side, as git does. Two different file
+    /// names are a rename.
     pub old_label: String,
     pub new_label: String,
     pub old_text: Option<String>,
@@ -146,9 +159,65 @@ pub struct FileDiff {
 pub fn diff_crates(root: &Path, old: &Path, new: &Path) -> anyhow::Result<CrateDiff> {
     let old_files = crate_files(&root.join(old))?;
     let new_files = crate_files(&root.join(new))?;
+    let read = |dir: &Path, relative: &Path| -> anyhow::Result<String> {
+        let path = root.join(dir).join(relative);
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    let label = |prefix: &str, dir: &Path, relative: &Path| {
+        format!("{prefix}/{}", slashed(&dir.join(relative)))
+    };
+
+    // The old crate's library, if the new one depends on it.
+    let library = library_used(root, old, new)?;
+    let from_library: Vec<PathBuf> = old_files
+        .difference(&new_files)
+        .filter(|path| library.contains(*path))
+        .cloned()
+        .collect();
+    // A module swapped for another (`mod lines;` in the old `main.rs`,
+    // `mod frames;` in the new one, in its place) is one file renamed,
+    // however much of it changed. Then each other file only the old crate
+    // has is paired with the most alike of those only the new one has, if
+    // alike enough.
+    let mut renames: Vec<(PathBuf, PathBuf)> = swapped_module(
+        &read(old, Path::new("src/main.rs")).unwrap_or_default(),
+        &read(new, Path::new("src/main.rs")).unwrap_or_default(),
+    )
+    .filter(|(from, to)| {
+        old_files.contains(from)
+            && new_files.contains(to)
+            && !new_files.contains(from)
+            && !old_files.contains(to)
+    })
+    .into_iter()
+    .collect();
+    let added: Vec<&PathBuf> = new_files.difference(&old_files).collect();
+    for gone in old_files.difference(&new_files) {
+        if from_library.contains(gone) || renames.iter().any(|(from, _)| from == gone) {
+            continue;
+        }
+        let old_text = read(old, gone)?;
+        let mut best: Option<(f32, &PathBuf)> = None;
+        for candidate in &added {
+            if renames.iter().any(|(_, taken)| taken == *candidate) {
+                continue;
+            }
+            let ratio = TextDiff::from_lines(&old_text, &read(new, candidate)?).ratio();
+            if ratio >= RENAME_SIMILARITY && best.is_none_or(|(r, _)| ratio > r) {
+                best = Some((ratio, candidate));
+            }
+        }
+        if let Some((_, candidate)) = best {
+            renames.push((gone.clone(), candidate.clone()));
+        }
+    }
+
     let mut all: Vec<&PathBuf> = old_files
         .iter()
         .chain(&new_files)
+        .filter(|path| !from_library.contains(*path))
+        .filter(|path| !renames.iter().any(|(_, to)| to == *path))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -156,33 +225,92 @@ pub fn diff_crates(root: &Path, old: &Path, new: &Path) -> anyhow::Result<CrateD
     all.sort_by_key(|path| (path.as_path() == Path::new(MANIFEST), *path));
     let mut files = Vec::new();
     for relative in all {
-        let read = |dir: &Path, present: bool| -> anyhow::Result<Option<String>> {
-            if !present {
-                return Ok(None);
-            }
-            let path = root.join(dir).join(relative);
-            let bytes =
-                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        let renamed_to = renames
+            .iter()
+            .find(|(from, _)| from == relative)
+            .map(|(_, to)| to);
+        let (old_relative, new_relative) = (relative, renamed_to.unwrap_or(relative));
+        let old_text = match old_files.contains(old_relative) {
+            true => Some(read(old, old_relative)?),
+            false => None,
         };
-        let old_text = read(old, old_files.contains(relative))?;
-        let new_text = read(new, new_files.contains(relative))?;
+        let new_text = match new_files.contains(new_relative) {
+            true => Some(read(new, new_relative)?),
+            false => None,
+        };
         if old_text == new_text {
             continue;
         }
-        let label = |prefix: &str, dir: &Path, text: &Option<String>| match text {
-            Some(_) => format!("{prefix}/{}", slashed(&dir.join(relative))),
-            None => "/dev/null".to_string(),
-        };
         files.push(FileDiff {
             is_manifest: relative.as_path() == Path::new(MANIFEST),
-            old_label: label("a", old, &old_text),
-            new_label: label("b", new, &new_text),
+            old_label: match old_text {
+                Some(_) => label("a", old, old_relative),
+                None => "/dev/null".to_string(),
+            },
+            new_label: match new_text {
+                Some(_) => label("b", new, new_relative),
+                None => "/dev/null".to_string(),
+            },
             old_text,
             new_text,
         });
     }
-    Ok(CrateDiff { files })
+    Ok(CrateDiff {
+        files,
+        from_library: from_library
+            .iter()
+            .map(|path| slashed(&old.join(path)))
+            .collect(),
+    })
+}
+
+/// The module that `new_main` declares in place of one of `old_main`'s, as
+/// the two files: when exactly one `mod NAME;` went and exactly one came.
+fn swapped_module(old_main: &str, new_main: &str) -> Option<(PathBuf, PathBuf)> {
+    let modules = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("mod "))
+            .map(|name| name.trim_end_matches(';').trim().to_string())
+            .collect()
+    };
+    let (old, new) = (modules(old_main), modules(new_main));
+    let gone: Vec<&String> = old.difference(&new).collect();
+    let came: Vec<&String> = new.difference(&old).collect();
+    match (gone.as_slice(), came.as_slice()) {
+        ([gone], [came]) => Some((
+            PathBuf::from("src").join(format!("{gone}.rs")),
+            PathBuf::from("src").join(format!("{came}.rs")),
+        )),
+        _ => None,
+    }
+}
+
+/// The files of `old`'s library (`src/lib.rs` and the modules it declares
+/// with `pub mod`), if `new` depends on `old`'s package; none otherwise.
+fn library_used(root: &Path, old: &Path, new: &Path) -> anyhow::Result<BTreeSet<PathBuf>> {
+    let mut files = BTreeSet::new();
+    let Some(package) = old.file_name().and_then(|name| name.to_str()) else {
+        return Ok(files);
+    };
+    let manifest = fs::read_to_string(root.join(new).join(MANIFEST)).unwrap_or_default();
+    let depends = manifest.lines().any(|line| {
+        line.trim_start().starts_with(&format!("{package}."))
+            || line.trim_start().starts_with(&format!("{package} "))
+    });
+    let Ok(lib) = fs::read_to_string(root.join(old).join("src/lib.rs")) else {
+        return Ok(files);
+    };
+    if !depends {
+        return Ok(files);
+    }
+    files.insert(PathBuf::from("src/lib.rs"));
+    for line in lib.lines() {
+        if let Some(module) = line.trim().strip_prefix("pub mod ") {
+            let module = module.trim_end_matches(';').trim();
+            files.insert(PathBuf::from("src").join(format!("{module}.rs")));
+        }
+    }
+    Ok(files)
 }
 
 /// A path with `/` separators on every system, for diff headers.
@@ -254,6 +382,25 @@ impl CrateDiff {
                 continue;
             }
             files += 1;
+            let renamed = |label: &str| label.rsplit('/').next().map(str::to_string);
+            if file.old_text.is_some()
+                && file.new_text.is_some()
+                && renamed(&file.old_label) != renamed(&file.new_label)
+            {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    term::paint(
+                        &format!(
+                            "renamed: {} -> {}",
+                            &file.old_label[2..],
+                            &file.new_label[2..]
+                        ),
+                        Colour::Bold,
+                        colour
+                    )
+                );
+            }
             let _ = writeln!(
                 out,
                 "{}",
@@ -294,8 +441,16 @@ impl CrateDiff {
                 }
             }
         }
+        if !self.from_library.is_empty() {
+            let _ = writeln!(
+                out,
+                "unchanged, used from the library of the first: {}",
+                self.from_library.join(", ")
+            );
+        }
         if files == 0 {
-            return "no differences in src/ and Cargo.toml\n".to_string();
+            out.push_str("no differences in src/ and Cargo.toml\n");
+            return out;
         }
         let _ = writeln!(
             out,
@@ -325,6 +480,7 @@ mod tests {
                 old_text: old.map(str::to_string),
                 new_text: new.map(str::to_string),
             }],
+            from_library: Vec::new(),
         }
     }
 
@@ -354,7 +510,11 @@ mod tests {
 
     #[test]
     fn nothing_to_show() {
-        let out = CrateDiff { files: vec![] }.render(false);
+        let out = CrateDiff {
+            files: vec![],
+            from_library: Vec::new(),
+        }
+        .render(false);
         assert_eq!(out, "no differences in src/ and Cargo.toml\n");
     }
 
@@ -371,6 +531,7 @@ mod tests {
         let renamed = "[package]\nname = \"step4\"\nversion = \"0.1.0\"\ndescription = \"four\"\n";
         let only = CrateDiff {
             files: vec![manifest(head, renamed)],
+            from_library: Vec::new(),
         };
         assert_eq!(
             only.render(false),
@@ -382,6 +543,7 @@ mod tests {
         let new = format!("{renamed}{padding}[dependencies]\nsocket2 = \"0.5\"\n");
         let out = CrateDiff {
             files: vec![manifest(&old, &new)],
+            from_library: Vec::new(),
         }
         .render(false);
         assert!(out.contains("+socket2 = \"0.5\"\n"), "{out}");

@@ -33,6 +33,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 
 use crate::course;
+use crate::manifest;
 use crate::workspace;
 
 /// Write a student copy of the course: no answer key, no steps after --up-to.
@@ -238,7 +239,7 @@ fn read(root: &Path, path: &str) -> anyhow::Result<String> {
 /// step after `up_to`.
 fn left_out_paths(root: &Path, up_to: u8) -> anyhow::Result<Vec<String>> {
     let workspace_manifest = read(root, "Cargo.toml")?;
-    let mut out = toml_list(
+    let mut out = manifest::list(
         &workspace_manifest,
         "workspace.metadata.handout",
         "leave-out",
@@ -252,7 +253,7 @@ fn left_out_paths(root: &Path, up_to: u8) -> anyhow::Result<Vec<String>> {
             let Ok(text) = std::fs::read_to_string(&manifest) else {
                 continue;
             };
-            let from_step = toml_value(&text, "package.metadata.course", "from-step")
+            let from_step = manifest::value(&text, "package.metadata.course", "from-step")
                 .and_then(|v| v.parse::<u8>().ok());
             if from_step.is_some_and(|k| k > up_to) {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -265,38 +266,6 @@ fn left_out_paths(root: &Path, up_to: u8) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-/// The raw value of `key` in the `[section]` of a TOML text. Enough for the
-/// two plain keys the handout reads (no TOML crate for that).
-fn toml_value(text: &str, section: &str, key: &str) -> Option<String> {
-    let mut inside = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            inside = line == format!("[{section}]");
-        } else if inside {
-            if let Some((k, v)) = line.split_once('=') {
-                if k.trim() == key {
-                    return Some(v.trim().to_string());
-                }
-            }
-        }
-    }
-    None
-}
-
-/// The strings of a one-line TOML array, `key = ["a", "b"]`.
-fn toml_list(text: &str, section: &str, key: &str) -> Vec<String> {
-    toml_value(text, section, key)
-        .map(|v| {
-            v.trim_start_matches('[')
-                .trim_end_matches(']')
-                .split(',')
-                .map(|s| s.trim().trim_matches('"').to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Writes the plan's files into `dir`, rewrites the Markdown, trims
@@ -471,21 +440,6 @@ mod tests {
         assert_eq!(
             numbered("exercises/exercise1x/a", "exercises", "exercise"),
             None
-        );
-    }
-
-    #[test]
-    fn toml_values_and_lists() {
-        let text = "[package]\nname = \"gui\"\n\n[package.metadata.course]\nfrom-step = 6\n\
-                    [workspace.metadata.handout]\nleave-out = [\"BENCHMARKS.md\", \"fuzz\"]\n";
-        assert_eq!(
-            toml_value(text, "package.metadata.course", "from-step").as_deref(),
-            Some("6")
-        );
-        assert_eq!(toml_value(text, "package", "from-step"), None);
-        assert_eq!(
-            toml_list(text, "workspace.metadata.handout", "leave-out"),
-            ["BENCHMARKS.md", "fuzz"]
         );
     }
 }

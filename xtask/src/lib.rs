@@ -14,6 +14,7 @@ pub mod handout;
 pub mod hint;
 pub mod json;
 pub mod list;
+pub mod manifest;
 pub mod myip;
 pub mod reset;
 pub mod results;

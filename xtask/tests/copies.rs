@@ -1,19 +1,24 @@
-//! The room lives in seven copies: session2's steps 6 and 7, the starters
-//! of exercises 6 and 7, their solutions, and the bonus step 8. A fix made in one copy and
-//! forgotten in another is a bug that a student finds in class. This test
-//! ties them together, so that such drift fails `cargo test`:
+//! The room lives in several copies, on purpose: the steps 6 and 7 that a
+//! student reads, the starters and solutions of exercises 6 and 7, and
+//! step 9's room, which runs step 8's on one thread. A fix made in one copy
+//! and forgotten in another is a bug that a student finds in class. This
+//! test ties them together, so that such drift fails `cargo test`:
 //!
 //! * a **solution** is its step, without the step's tests (every
 //!   `#[cfg(test)]` item) and with its own opening doc comment (`//!`);
+//!   solution 8 holds only its step's `flood.rs` and compiles the rest of
+//!   step 8 by `#[path]` or takes it from step 8's library, which it must
+//!   all be;
 //! * a **starter** is its solution, except inside its TODO regions: a
 //!   `// TODO` comment and the lines after it, up to the next blank line
 //!   (what the TODO is about), or right after it;
 //! * **step 7** is step 6 in every file they share, but for the framing: the
-//!   table at the end lists each difference, file by file (the doc comment
+//!   table `FRAMING` lists each difference, file by file (the doc comment
 //!   of `main.rs` aside, which is each step's own);
-//! * **step 8** is step 6 in the files of its room (room, names, lines,
-//!   flood control, seats), tests aside, but for a task where step 6 has a
-//!   thread: the table `TASKS` lists each.
+//! * **step 8**'s outbound queue is step 6's, tests aside;
+//! * **step 9** keeps step 8's room (`room.rs`), tests aside, but for a task
+//!   where step 8 has a thread (the table `TASKS`), and step 8's options
+//!   (`Args`), every flag and default.
 //!
 //! When a copy drifts, the failure names the file and shows the first line
 //! that differs. A solution that was deleted (an instructor hands the repo
@@ -209,21 +214,90 @@ fn differs_only_in_todos(solution: &str, starter: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The exercises whose solutions and starters are copies of a step.
+const COPIED: [u8; 3] = [6, 7, 8];
+
+/// The files `#[path = "..."]` includes into `main.rs`, by file name, and
+/// whether each is in `step`'s `src/`.
+fn included(main: &str, step: &Path) -> Vec<(String, bool)> {
+    main.lines()
+        .filter_map(|line| line.trim().strip_prefix("#[path = \""))
+        .filter_map(|rest| rest.strip_suffix("\"]"))
+        .map(|path| {
+            let name = path.rsplit('/').next().unwrap_or(path).to_string();
+            let here = path.contains(&format!(
+                "/{}/src/",
+                step.file_name().unwrap().to_string_lossy()
+            ));
+            (
+                name,
+                here && step
+                    .join("src")
+                    .join(path.rsplit('/').next().unwrap())
+                    .is_file(),
+            )
+        })
+        .collect()
+}
+
+/// The modules a library's `lib.rs` declares (`pub mod NAME;`), as file names.
+fn library_modules(step: &Path) -> Vec<String> {
+    let Ok(lib) = fs::read_to_string(step.join("src/lib.rs")) else {
+        return Vec::new();
+    };
+    lib.lines()
+        .filter_map(|line| line.trim().strip_prefix("pub mod "))
+        .map(|name| format!("{}.rs", name.trim_end_matches(';')))
+        .collect()
+}
+
 #[test]
 fn each_solution_is_its_step_without_the_tests() {
-    for n in [6, 7] {
+    for n in COPIED {
         let Some(Package { dir: solution, .. }) = course::solution(n) else {
             println!("note: no solutions/exercise{n}: skipped");
             continue;
         };
+        if !steps_here(&[n]) {
+            continue;
+        }
         let step = step(n);
-        assert_eq!(
-            sources(&solution),
-            sources(&step),
-            "solutions/exercise{n}/src and {} hold different files",
-            step.display()
-        );
+        let main = read(&solution, "main.rs");
+        let borrowed = included(&main, &step);
+        for (name, found) in &borrowed {
+            assert!(
+                found,
+                "{} includes {name} by #[path], which is not in {}/src",
+                shown(&solution, "main.rs"),
+                step.display()
+            );
+        }
+        // Every file of the step is in the solution, included, or in the
+        // step's library (`lib.rs` itself included).
+        let library = library_modules(&step);
         for name in sources(&step) {
+            let accounted = sources(&solution).contains(&name)
+                || borrowed.iter().any(|(b, _)| *b == name)
+                || library.contains(&name)
+                || (name == "lib.rs" && !library.is_empty());
+            assert!(
+                accounted,
+                "{} is neither in solutions/exercise{n}/src, nor included by its main.rs, nor \
+                 in the step's library",
+                shown(&step, &name)
+            );
+        }
+        for name in sources(&solution) {
+            if name == "main.rs" && !borrowed.is_empty() {
+                // A main.rs of its own: it includes the step's files.
+                continue;
+            }
+            assert!(
+                sources(&step).contains(&name),
+                "{} is not a file of {}",
+                shown(&solution, &name),
+                step.display()
+            );
             let (mut expected, mut actual) =
                 (without_tests(&read(&step, &name)), read(&solution, &name));
             if name == "main.rs" {
@@ -242,7 +316,7 @@ fn each_solution_is_its_step_without_the_tests() {
 
 #[test]
 fn each_starter_is_its_solution_but_in_the_todo_regions() {
-    for n in [6, 7] {
+    for n in COPIED {
         let (Some(solution), Some(starter)) = (course::solution(n), course::exercise(n)) else {
             println!("note: exercise {n} or its solution is missing: skipped");
             continue;
@@ -298,27 +372,51 @@ fn step_7_is_step_6_but_for_the_framing() {
     }
 }
 
-/// Step 8 keeps step 6's room: these files are step 6's, their tests aside
-/// (step 8's sockets are tokio's), but for the words of the table.
-const STEP_8_KEEPS: &[&str] = &["flood.rs", "lines.rs", "names.rs", "room.rs", "seats.rs"];
-
 #[test]
-fn step_8_keeps_step_6s_room_but_says_task() {
+fn step_8_queues_as_step_6_does() {
     if !steps_here(&[6, 8]) {
         return;
     }
     let (six, eight) = (step(6), step(8));
-    for name in STEP_8_KEEPS {
-        let expected = without_tests(&read(&six, name));
-        let actual = without_tests(&read(&eight, name));
-        assert_differs_by(&six, &eight, name, expected, actual, TASKS, "tasks");
+    let (expected, actual) = (
+        without_tests(&read(&six, "outbox.rs")),
+        without_tests(&read(&eight, "outbox.rs")),
+    );
+    assert!(
+        expected == actual,
+        "{} is not {}, tests aside: change both the same way.\n{}",
+        shown(&eight, "outbox.rs"),
+        shown(&six, "outbox.rs"),
+        first_difference(&expected, &actual)
+    );
+}
+
+#[test]
+fn step_9_keeps_step_8s_room_and_options_but_says_task() {
+    if !steps_here(&[8, 9]) {
+        return;
     }
-    for (name, _, _) in TASKS {
-        assert!(
-            STEP_8_KEEPS.contains(name),
-            "{name} is not a file step 8 keeps"
-        );
-    }
+    let (eight, nine) = (step(8), step(9));
+    let expected = without_tests(&read(&eight, "room.rs"));
+    let actual = without_tests(&read(&nine, "room.rs"));
+    assert_differs_by(&eight, &nine, "room.rs", expected, actual, TASKS, "tasks");
+    // The options: the same flags, defaults and help (`pub struct Args`).
+    let args = |dir: &Path| -> String {
+        let text = read(dir, "server.rs");
+        let start = text
+            .find("pub struct Args {")
+            .expect("server.rs declares Args");
+        let end = start + text[start..].find("\n}\n").expect("Args ends");
+        text[start..end].to_string()
+    };
+    let (expected, actual) = (args(&eight), args(&nine));
+    assert!(
+        expected == actual,
+        "{}'s options are not {}'s: change both the same way.\n{}",
+        shown(&nine, "server.rs"),
+        shown(&eight, "server.rs"),
+        first_difference(&expected, &actual)
+    );
 }
 
 /// Checks that `actual` (file `name` of `to`) is `expected` (the same file
@@ -371,215 +469,142 @@ fn the_rules_see_what_they_should() {
 /// How step 7 differs from step 6, file by file: each text of step 6 that
 /// step 7 replaces, and what it has instead. Only framing belongs here.
 const FRAMING: &[(&str, &str, &str)] = &[
-    (
-        "client.rs",
-        r#"//! * its **reader** (this module): reads bytes, cuts them into lines, waits"#,
-        r#"//! * its **reader** (this module): reads bytes, cuts them into frames, waits"#,
-    ),
-    (
-        "client.rs",
-        r#"//! dies (reset, broken pipe), sends a line that is too long, never names"#,
-        r#"//! dies (reset, broken pipe), sends a frame that is too long, never names"#,
-    ),
-    (
-        "client.rs",
-        r#"use crate::lines::LineBuffer;"#,
-        r#"use crate::frames::FrameBuffer;"#,
-    ),
-    (
-        "client.rs",
-        r#"    /// Longest line, in bytes.
-    pub max_line: usize,"#,
-        r#"    /// Longest frame payload, in bytes.
-    pub max_frame: usize,"#,
-    ),
-    (
-        "client.rs",
-        r#"    /// A line over `max_line` bytes."#,
-        r#"    /// A frame header claiming over `max_frame` bytes."#,
-    ),
-    (
-        "client.rs",
-        r#"                "SERVER: line too long (the limit is {} bytes); closing the connection",
-                limits.max_line"#,
-        r#"                "SERVER: frame too long (the limit is {} bytes); closing the connection",
-                limits.max_frame"#,
-    ),
-    (
-        "client.rs",
-        r#"            format!("sent a line over {} bytes", limits.max_line),"#,
-        r#"            format!("announced a frame over {} bytes", limits.max_frame),"#,
-    ),
-    (
-        "client.rs",
-        r#"fn is_goodbye(line: &str) -> bool {
-    let word = line.trim();"#,
-        r#"fn is_goodbye(message: &str) -> bool {
-    let word = message.trim();"#,
-    ),
-    (
-        "client.rs",
-        r#"        // This connection's own buffer, now with a limit (see `lines.rs`).
-        let mut lines = LineBuffer::new(self.limits.max_line);"#,
-        r#"        // This connection's own buffer, now of frames (see `frames.rs`).
-        let mut frames = FrameBuffer::new(self.limits.max_frame);"#,
-    ),
-    (
-        "client.rs",
-        r#"            for line in lines.push(&buffer[..n]) {
-                if let Some(end) = self.pace(line.len()).or_else(|| self.handle(&line)) {"#,
-        r#"            for message in frames.push(&buffer[..n]) {
-                if let Some(end) = self.pace(message.len()).or_else(|| self.handle(&message)) {"#,
-    ),
-    (
-        "client.rs",
-        r#"            if lines.is_too_long() {"#,
-        r#"            if frames.is_too_long() {"#,
-    ),
-    (
-        "client.rs",
-        r#"    /// Handles one line; `Some(end)` when the connection should end."#,
-        r#"    /// Handles one message; `Some(end)` when the connection should end."#,
-    ),
-    (
-        "client.rs",
-        r#"        // Empty lines are ignored. (Before a name, a line of spaces is not:
-        // it is an empty name, and the client hears why it is refused.)"#,
-        r#"        // Empty messages (zero-length frames) are ignored. (Before a name,
-        // a message of spaces is not: it is an empty name, and the client
-        // hears why it is refused.)"#,
-    ),
-    (
-        "client.rs",
-        r#"            // `/quit` works before a name too; any other line is a try."#,
-        r#"            // `/quit` works before a name too; any other message is a try."#,
-    ),
-    (
-        "client.rs",
-        r#"    /// Before the client has a name, every line is an attempt at one."#,
-        r#"    /// Before the client has a name, every message is an attempt at one."#,
-    ),
-    (
-        "client.rs",
-        r#"    /// A line starting with `/` is a command and is never broadcast."#,
-        r#"    /// A message starting with `/` is a command and is never broadcast."#,
-    ),
-    (
-        "client.rs",
-        r#"    /// A `SERVER: ...` line to this client only."#,
-        r#"    /// A `SERVER: ...` message to this client only."#,
-    ),
     ("main.rs", r#"mod lines;"#, r#"mod frames;"#),
     (
         "main.rs",
-        r#"    /// Longest line accepted, in bytes (without its newline); a longer one
-    /// gets an error line and the connection is closed.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
-    max_line: u64,"#,
-        r#"    /// Longest frame payload accepted, in bytes; a header announcing more
+        r#"use lines::LineBuffer;"#,
+        r#"use frames::FrameBuffer;"#,
+    ),
+    (
+        "main.rs",
+        r#"/// A chat server: lines, nicknames, and notices when people come and go."#,
+        r#"/// A chat server speaking length-prefixed frames."#,
+    ),
+    (
+        "main.rs",
+        r#"    port: u16,"#,
+        r#"    port: u16,
+    /// Longest frame payload accepted, in bytes; a header announcing more
     /// gets an error frame and the connection is closed (nothing of that
-    /// size is ever allocated). At most 349482: the frames the others
-    /// receive (`NAME: ` first, a replaced byte taking 3) must stay within
-    /// the 1 MiB a chat-client accepts.
-    #[arg(long, default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    /// size is ever allocated). At most 174762: a frame the others receive
+    /// (a name and a text, each a payload whose every byte may become a
+    /// 3-byte U+FFFD) must stay within the 1 MiB a chat-client accepts.
+    #[arg(long, default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1..=174_762))]
     max_frame: u64,"#,
     ),
     (
         "main.rs",
-        r#"    /// slow. The default holds a whole burst of the longest lines from every"#,
-        r#"    /// slow. The default holds a whole burst of the longest frames from every"#,
+        r#"/// How much may wait for each client, and how long a write may take."#,
+        r#"/// How long a frame may be, how much may wait for each client, and how long
+/// a write may take."#,
     ),
     (
         "main.rs",
-        r#"/// The longest message the room relays for `--max-line` (or `--max-frame`)
-/// `max`: `NAME: ` (32 characters of up to 4 bytes, and 2) before the text,
-/// whose every byte may become a 3-byte U+FFFD (a control character or
-/// invalid UTF-8)."#,
-        r#"/// The longest message the room relays for `--max-frame` `max`: `NAME: `
-/// (32 characters of up to 4 bytes, and 2) before the text, whose every
-/// byte may become a 3-byte U+FFFD (a control character or invalid UTF-8)."#,
+        r#"struct Limits {"#,
+        r#"struct Limits {
+    max_frame: usize,"#,
     ),
     (
         "main.rs",
-        r#"    3 * max + 4 * 32 + 2
-}
-"#,
-        r#"    3 * max + 4 * 32 + 2
-}
-
-/// The longest frame any server of the course sends (PROTOCOL.md), and so
-/// the longest the chat-client accepts. A client has to draw the line
-/// somewhere, or one header could make it allocate 4 GiB; the server must
-/// then never send more, or it would relay frames that make every
-/// chat-client in the room give up.
-const MAX_SENT_FRAME: u64 = 1 << 20;
-"#,
+        r#"    let limits = Limits {"#,
+        r#"    let limits = Limits {
+        max_frame: usize::try_from(args.max_frame)?,"#,
     ),
     (
         "main.rs",
-        r#"    let longest = longest_message(args.max_line);"#,
-        r#"    let longest = longest_message(args.max_frame);
-    ensure!(
-        longest <= MAX_SENT_FRAME,
-        "--max-frame {} would relay frames of up to {longest} bytes, more than the \
-         {MAX_SENT_FRAME} a chat-client accepts; the most is {}",
-        args.max_frame,
-        (MAX_SENT_FRAME - longest_message(0)) / 3
-    );"#,
-    ),
-    ("main.rs", r#"    // long line."#, r#"    // long frame."#),
-    (
-        "main.rs",
-        r#"        "--queue-bytes ({}) must hold two of the longest messages, {} bytes for --max-line {}","#,
-        r#"        "--queue-bytes ({}) must hold two of the longest messages, {} bytes for --max-frame {}","#,
+        r#"/// Reads the client's lines. The first non-empty one is its nickname, which"#,
+        r#"/// Reads the client's frames. The first non-empty one is its nickname, which"#,
     ),
     (
         "main.rs",
-        r#"        args.max_line"#,
-        r#"        args.max_frame"#,
+        r#"/// until the client says goodbye or closes."#,
+        r#"/// until the client says goodbye, closes, or announces a frame over the
+/// limit."#,
     ),
     (
         "main.rs",
-        r#"        max_line: usize::try_from(args.max_line)?,"#,
-        r#"        max_frame: usize::try_from(args.max_frame)?,"#,
+        r#"    // This connection's own buffer: bytes that do not make a whole line yet"#,
+        r#"    // This connection's own buffer: bytes that do not make a whole frame yet"#,
     ),
     (
         "main.rs",
-        r#"    classroom::announce(&listener, "cargo run -p chat-client --")?;"#,
-        r#"    classroom::announce(
-        &listener,
-        "cargo run -p chat-client -- --framing length-prefix",
-    )?;"#,
+        r#"    // is halfway through its own line.
+    let mut lines = LineBuffer::new();"#,
+        r#"    // is halfway through its own frame.
+    let mut frames = FrameBuffer::new(limits.max_frame);"#,
     ),
     (
         "main.rs",
-        r#"    lines::encode(message, &mut bytes);"#,
-        r#"    frames::encode(message, &mut bytes);"#,
+        r#"        // the client has closed its side: the end of the stream. Half a line"#,
+        r#"        // the client has closed its side: the end of the stream. Half a frame"#,
     ),
     (
         "main.rs",
-        r#"        let longest_for_a_message = longest_message(args.max_line.min(flood::COST_BYTES as u64));"#,
-        r#"        let longest_for_a_message = longest_message(args.max_frame.min(flood::COST_BYTES as u64));"#,
+        r#"        // One chunk may complete no line, one line, or several.
+        for line in lines.push(&buffer[..n]) {
+            if line.trim().is_empty() {"#,
+        r#"        // One chunk may complete no frame, one frame, or several.
+        for message in frames.push(&buffer[..n]) {
+            if message.trim().is_empty() {"#,
     ),
     (
-        "names.rs",
-        r#"    // The line was decoded with `from_utf8_lossy`, so invalid bytes are"#,
-        r#"    // The frame was decoded with `from_utf8_lossy`, so invalid bytes are"#,
+        "main.rs",
+        r#"                // The first line is the nickname: only now does the client"#,
+        r#"                // The first frame is the nickname: only now does the client"#,
     ),
     (
-        "names.rs",
-        r#"///   `\r` rewrites the line so a message can pretend to be from someone else;"#,
-        r#"///   `\r` rewrites the line so a message can pretend to be from someone
-///   else. Frames can carry a `\n` too, and it is replaced like the rest:
-///   printed raw, it would start a new line that could pretend to be
-///   `SERVER: bob has left the chat.` The message still arrives whole, as
-///   one frame;"#,
+        "main.rs",
+        r#"                let nickname = line.trim().to_string();"#,
+        r#"                let nickname = message.trim().to_string();"#,
     ),
     (
-        "names.rs",
-        r#"        assert_eq!(sanitize("fake\rbob: hi"), "fake\u{fffd}bob: hi");"#,
-        r#"        assert_eq!(sanitize("fake\rbob: hi"), "fake\u{fffd}bob: hi");
-        assert_eq!(sanitize("two\nlines"), "two\u{fffd}lines");"#,
+        "main.rs",
+        r#"            if is_goodbye(&line) {"#,
+        r#"            if is_goodbye(&message) {"#,
+    ),
+    (
+        "main.rs",
+        r#"            // A line starting with `/` is a command for the server, never a
+            // message for the room.
+            if line.starts_with('/') {
+                command(&outbox, peer, clients, name, &line)?;"#,
+        r#"            // A message starting with `/` is a command for the server, never
+            // a message for the room.
+            if message.starts_with('/') {
+                command(&outbox, peer, clients, name, &message)?;"#,
+    ),
+    (
+        "main.rs",
+        r#"            log!("{sender}: {line:?}");
+            if !broadcast(clients, peer, &format!("{sender}: {line}")) {"#,
+        r#"            log!("{sender}: {message:?}");
+            if !broadcast(clients, peer, &format!("{sender}: {message}")) {"#,
+    ),
+    (
+        "main.rs",
+        r#"                return Ok(());
+            }"#,
+        r#"                return Ok(());
+            }
+        }
+        if frames.is_too_long() {
+            // A lie or a mistake (a client speaking lines?): either way we
+            // will not wait for, nor keep, that many bytes.
+            let who = name.clone().unwrap_or_else(|| peer.to_string());
+            log!(
+                "{who} left: announced a frame over {} bytes",
+                limits.max_frame
+            );
+            let error = format!(
+                "SERVER: frame too long (the limit is {} bytes); closing the connection",
+                limits.max_frame
+            );
+            return reply(&outbox, &error);"#,
+    ),
+    (
+        "main.rs",
+        r#"/// Queues one line for this client only. No lock is needed any more: the"#,
+        r#"/// Queues one message for this client only. No lock is needed any more: the"#,
     ),
     ("outbox.rs", r#"use crate::lines;"#, r#"use crate::frames;"#),
     (
@@ -590,63 +615,38 @@ const MAX_SENT_FRAME: u64 = 1 << 20;
     (
         "outbox.rs",
         r#"        let mut received = String::new();
-        client.read_to_string(&mut received).unwrap_or_default();
+        client.read_to_string(&mut received).unwrap();
         let expected: String = (0..50).map(|i| format!("line {i}\n")).collect();"#,
         r#"        let mut received = Vec::new();
-        client.read_to_end(&mut received).unwrap_or_default();
-        // Each message as a frame: its length in 4 bytes, then its text.
-        let expected: Vec<u8> = (0..50)
-            .flat_map(|i| {
-                let text = format!("line {i}");
-                let mut frame = u32::try_from(text.len()).unwrap().to_be_bytes().to_vec();
-                frame.extend_from_slice(text.as_bytes());
-                frame
-            })
-            .collect();"#,
+        client.read_to_end(&mut received).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..50 {
+            frames::encode(&format!("line {i}"), &mut expected);
+        }"#,
     ),
 ];
 
-/// How step 8 words what it keeps of step 6: a task where step 6 has a
-/// thread. Only that belongs here.
+/// How step 9's room differs from step 8's: a task where step 8 has a
+/// thread, and nothing else.
 const TASKS: &[(&str, &str, &str)] = &[
     (
-        "flood.rs",
-        "the reader thread sleeps",
-        "the reader task sleeps",
-    ),
-    (
-        "lines.rs",
-        "client's writer thread calls",
-        "client's writer task calls",
+        "room.rs",
+        r#"//!    happen in each client's writer thread, with no lock held. (Python's"#,
+        r#"//!    happen in each client's writer task, with no lock held. (Python's"#,
     ),
     (
         "room.rs",
-        "in each client's writer thread, with no lock held",
-        "in each client's writer task, with no lock held",
+        r#"//! A panic in some client's thread while it holds the lock *poisons* a std"#,
+        r#"//! A panic in some client's task while it holds the lock *poisons* a std"#,
     ),
     (
         "room.rs",
-        "A panic in some client's thread while",
-        "A panic in some client's task while",
+        r#"    /// while a panic unwinds, so even a client thread that crashes leaves"#,
+        r#"    /// while a panic unwinds, so even a client task that crashes leaves"#,
     ),
     (
         "room.rs",
-        "so even a client thread that crashes",
-        "so even a client task that crashes",
-    ),
-    (
-        "room.rs",
-        "its thread stopped unexpectedly",
-        "its task stopped unexpectedly",
-    ),
-    (
-        "seats.rs",
-        "costs two threads and a file descriptor",
-        "costs two tasks and a file descriptor",
-    ),
-    (
-        "seats.rs",
-        "also when a client thread panics",
-        "also when a client task panics",
+        r#"        self.room.leave(self.id, "its thread stopped unexpectedly");"#,
+        r#"        self.room.leave(self.id, "its task stopped unexpectedly");"#,
     ),
 ];

@@ -2,8 +2,8 @@
 //!
 //! * solution N passes check N, and session2's step N passes it too;
 //! * the untouched exercise N fails it (there is work to do);
-//! * step N-1 fails it: the check tests the idea exercise N adds, not an
-//!   older one;
+//! * the step that step N builds on (N-1, or step 6 for the bonus step 8)
+//!   fails it: the check tests the idea exercise N adds, not an older one;
 //! * every failure fits on one screen.
 //!
 //! Table-driven: a package that does not exist (yet, or because the answer
@@ -62,12 +62,13 @@ fn cases() -> (Vec<Case>, Vec<String>) {
             format!("no session2/step{n}-*"),
         );
         if n > 1 {
+            let before = course::builds_on(n);
             add(
                 n,
-                course::step(n - 1),
-                "the step before",
+                course::step(before),
+                "the step it builds on",
                 false,
-                format!("no session2/step{}-*", n - 1),
+                format!("no session2/step{before}-*"),
             );
         }
         match course::exercise(n) {

@@ -221,12 +221,12 @@ const WRONG: &[Wrong] = &[
             (
                 "src/outbox.rs",
                 "let (sender, receiver) = mpsc::channel();",
-                "let (sender, receiver) = mpsc::sync_channel(max_messages);",
+                "let (sender, receiver) = mpsc::sync_channel(bounds.messages);",
             ),
             (
                 "src/outbox.rs",
-                "if messages > self.max_messages || bytes > self.max_bytes {",
-                "if bytes > self.max_bytes {",
+                "if messages > self.bounds.messages || bytes > self.bounds.bytes {",
+                "if bytes > self.bounds.bytes + messages * 0 {",
             ),
         ],
         files: &[],
@@ -256,6 +256,21 @@ const WRONG: &[Wrong] = &[
         )],
         files: &[],
         expect: &[("a newcomer is announced", "line-for-frame")],
+    },
+    Wrong {
+        // Flood control that slows a flooder for ever: no Excess Flood.
+        name: "ex8-never-too-fast",
+        exercise: 8,
+        edits: &[(
+            "src/flood.rs",
+            "        if now + wait > since + self.window {\n            return Pace::TooFast;\n        }\n",
+            "        let _ = since;\n",
+        )],
+        files: &[],
+        expect: &[(
+            "a flooder is slowed, then disconnected",
+            "never-disconnected",
+        )],
     },
 ];
 
@@ -308,6 +323,20 @@ fn make_copy(wrong: &Wrong, solution: &Path, dir: &Path) {
     for (file, contents) in wrong.files {
         std::fs::write(dir.join(file), contents).unwrap();
     }
+    // A solution that compiles a step's files by relative `#[path]`
+    // (solution 8 does) reaches them from its new place by absolute path.
+    let main = dir.join("src/main.rs");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let session2 = workspace::root().join("session2");
+    let session2 = session2.to_string_lossy().replace('\\', "/");
+    std::fs::write(
+        &main,
+        text.replace(
+            "#[path = \"../../../session2/",
+            &format!("#[path = \"{session2}/"),
+        ),
+    )
+    .unwrap();
 }
 
 /// A workspace of the copies: the repository's own manifest (so the same

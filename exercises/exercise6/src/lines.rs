@@ -1,4 +1,4 @@
-//! Newline framing: turning a stream of bytes into lines, now with a limit.
+//! Newline framing: turning a stream of bytes into lines.
 //!
 //! TCP delivers bytes, not messages: one `read` may return half a line, or
 //! three lines and the start of a fourth. A [`LineBuffer`] belongs to one
@@ -6,50 +6,30 @@
 //! out come the lines the chunk completed; whatever follows the last newline
 //! waits in the buffer for the next chunk.
 //!
-//! **New in step 6:** the buffer is bounded. In step 5, a client that sends
-//! 64 MiB without a newline makes the server hold 64 MiB, and ten such
-//! clients take it down. Here a line longer than `max_line` bytes stops the
-//! buffer as soon as it can tell, even before the newline comes (it may
-//! never come), so it never holds more than `max_line` plus one chunk.
-//!
 //! The way out is here too: [`encode`] is the one place that knows a message
-//! travels as its bytes and a `\n`. Step 7 swaps this file for
-//! length-prefixed frames; the rest of the server does not change.
+//! travels as its bytes and a `\n`.
 //!
 //! No sockets and no threads in here, so it can be tested on its own.
 
 /// The bytes of one connection that do not make a whole line yet.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct LineBuffer {
     /// Everything received after the last `\n`. It never holds a `\n`.
+    ///
+    /// A client that never sends a newline makes this grow without limit;
+    /// step 8 (the bonus) caps it.
     pending: Vec<u8>,
-    /// The most bytes a line may have, not counting its `\n` or `\r\n`.
-    max_line: usize,
-    /// Set once a line went over the limit; the buffer is dead from then on.
-    too_long: bool,
 }
 
 impl LineBuffer {
-    /// An empty buffer, for a new connection, taking lines of at most
-    /// `max_line` bytes.
-    pub fn new(max_line: usize) -> Self {
-        LineBuffer {
-            pending: Vec::new(),
-            max_line,
-            too_long: false,
-        }
+    /// An empty buffer, for a new connection.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Adds one chunk, of any size, and returns the lines it completed, in
     /// order, without their `\n`.
-    ///
-    /// If a line is over the limit, the lines before it are returned, and
-    /// from then on [`is_too_long`](Self::is_too_long) says so and nothing
-    /// more comes out: the connection should be closed.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<String> {
-        if self.too_long {
-            return Vec::new();
-        }
         // `pending` holds no newline, so only the new bytes need searching:
         // a long line arriving in many small chunks is scanned once.
         let mut search_from = self.pending.len();
@@ -62,43 +42,12 @@ impl LineBuffer {
             .position(|&byte| byte == b'\n')
         {
             let newline = search_from + offset;
-            let line = &self.pending[line_start..newline];
-            if self.over_limit(line) {
-                return self.give_up(lines);
-            }
-            lines.push(to_text(line));
+            lines.push(to_text(&self.pending[line_start..newline]));
             line_start = newline + 1;
             search_from = line_start;
         }
-        // Keep only the unfinished tail for next time...
+        // Keep only the unfinished tail for next time.
         self.pending.drain(..line_start);
-        // ...unless it is already too long to ever make a valid line. This
-        // check is what bounds the memory: without it, 64 MiB and no newline
-        // would sit here waiting.
-        if self.over_limit(&self.pending) {
-            return self.give_up(lines);
-        }
-        lines
-    }
-
-    /// Whether a line went over the limit.
-    pub fn is_too_long(&self) -> bool {
-        self.too_long
-    }
-
-    /// Whether `line` (perhaps still waiting for its `\n`) has more than
-    /// `max_line` bytes. A trailing `\r` does not count: it is part of a
-    /// `\r\n` line ending, maybe with the `\n` still on its way.
-    fn over_limit(&self, line: &[u8]) -> bool {
-        let carriage_return = usize::from(line.ends_with(b"\r"));
-        line.len() > self.max_line + carriage_return
-    }
-
-    /// Stops for good: frees the buffer and returns the lines completed
-    /// before the long one, which are as valid as ever.
-    fn give_up(&mut self, lines: Vec<String>) -> Vec<String> {
-        self.too_long = true;
-        self.pending = Vec::new();
         lines
     }
 }

@@ -22,10 +22,12 @@
 //! claims too much *before* waiting for, or allocating, a single byte of
 //! it. That check is the one line in this file that matters most: a client
 //! can send `ff ff ff ff` and nothing else, and a server that trusted it
-//! would try to allocate 4 GiB.
+//! would try to allocate 4 GiB. The buffer never holds more than one
+//! unfinished frame (at most `max_frame` bytes and its header) plus one
+//! chunk.
 //!
-//! The buffer never holds more than one unfinished frame (at most
-//! `max_frame` bytes and its header) plus one chunk.
+//! The way out is here too: [`encode`] is the one place that knows a message
+//! travels as its length and its bytes.
 //!
 //! No sockets and no threads in here, so it can be tested (and fuzzed) on
 //! its own.

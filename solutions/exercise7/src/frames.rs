@@ -22,10 +22,12 @@
 //! claims too much *before* waiting for, or allocating, a single byte of
 //! it. That check is the one line in this file that matters most: a client
 //! can send `ff ff ff ff` and nothing else, and a server that trusted it
-//! would try to allocate 4 GiB.
+//! would try to allocate 4 GiB. The buffer never holds more than one
+//! unfinished frame (at most `max_frame` bytes and its header) plus one
+//! chunk.
 //!
-//! The buffer never holds more than one unfinished frame (at most
-//! `max_frame` bytes and its header) plus one chunk.
+//! The way out is here too: [`encode`] is the one place that knows a message
+//! travels as its length and its bytes.
 //!
 //! No sockets and no threads in here, so it can be tested (and fuzzed) on
 //! its own.
@@ -119,8 +121,8 @@ fn to_text(payload: &[u8]) -> String {
 /// bytes, most significant first, then its bytes. Each client's writer
 /// thread calls this for every message it sends.
 pub fn encode(message: &str, out: &mut Vec<u8>) {
-    // Every message the server builds is a few times `--max-frame` at most
-    // (capped at 16 MiB), so far below the 4 GiB a header can express.
+    // Every message the server builds is at most 1 MiB (see `--max-frame`),
+    // far below the 4 GiB a header can express.
     let length = u32::try_from(message.len()).expect("a message is shorter than 4 GiB");
     out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(message.as_bytes());

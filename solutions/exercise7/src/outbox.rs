@@ -12,13 +12,12 @@
 //! client. A slow client can only ever stall its own writer thread.
 //!
 //! The queue is bounded twice, in messages and in bytes, by two counters
-//! shared with the writer, so a stalled client costs at most `queue_bytes`
-//! of memory, whatever the others send. The channel under them has no
-//! bound of its own (`mpsc::channel`): a bounded `sync_channel(n)` reserves
-//! room for all `n` messages the moment it is made, 1.5 MiB per client at
-//! 65,536 messages, for every client, reading or not. This one allocates a
-//! small block when messages arrive and frees it once they are written, so
-//! an idle client's queue costs a few hundred bytes, whatever the bounds.
+//! shared with the writer, so a stalled client costs at most
+//! `--queue-bytes` of memory, whatever the others send. The channel under
+//! them has no bound of its own (`mpsc::channel`): a bounded
+//! `sync_channel(n)` would reserve room for all `n` messages the moment it
+//! is made, for every client, reading or not. This one takes memory only
+//! for the messages that wait.
 
 use std::io::{self, Write};
 use std::iter;
@@ -29,17 +28,15 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use crate::frames;
 
-/// One message, shared: a broadcast to 100 clients allocates its text once
-/// and queues 100 pointers to it.
+/// One message, shared: a broadcast to 30 clients allocates its text once
+/// and queues 30 pointers to it.
 pub type Message = Arc<str>;
 
-/// Why a message could not be queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushError {
-    /// The client is not keeping up: its queue is at its bound.
-    Full,
-    /// Its writer thread has stopped (the socket failed).
-    Closed,
+/// How much may wait for one client (`--queue-messages`, `--queue-bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub messages: usize,
+    pub bytes: usize,
 }
 
 /// What is queued or being written, counted by the senders and the writer.
@@ -58,14 +55,13 @@ impl Backlog {
 }
 
 /// The sending side of a client's queue. Cheap to clone: the client's own
-/// thread holds one (for replies such as `DONE`), the room holds another.
+/// thread holds one (for its replies and `DONE`), the room holds another.
 #[derive(Clone)]
 pub struct Outbox {
     queue: Sender<Message>,
     /// Messages and bytes queued or being written, shared with the writer.
     backlog: Arc<Backlog>,
-    max_messages: usize,
-    max_bytes: usize,
+    bounds: Bounds,
     /// Only to [`close`](Self::close) it: never written to from here.
     stream: Arc<TcpStream>,
 }
@@ -77,16 +73,14 @@ pub struct Writer {
     stream: Arc<TcpStream>,
 }
 
-/// A new queue for `stream`, holding at most `max_messages` messages and
-/// `max_bytes` bytes of text.
-pub fn new(stream: Arc<TcpStream>, max_messages: usize, max_bytes: usize) -> (Outbox, Writer) {
+/// A new queue for `stream`, holding at most what `bounds` allow.
+pub fn new(stream: Arc<TcpStream>, bounds: Bounds) -> (Outbox, Writer) {
     let (sender, receiver) = mpsc::channel();
     let backlog = Arc::new(Backlog::default());
     let outbox = Outbox {
         queue: sender,
         backlog: Arc::clone(&backlog),
-        max_messages,
-        max_bytes,
+        bounds,
         stream: Arc::clone(&stream),
     };
     let writer = Writer {
@@ -99,22 +93,24 @@ pub fn new(stream: Arc<TcpStream>, max_messages: usize, max_bytes: usize) -> (Ou
 
 impl Outbox {
     /// Queues `message` without ever blocking, so it is safe to call with
-    /// the room's lock held.
-    pub fn push(&self, message: &Message) -> Result<(), PushError> {
+    /// the room's lock held. An error means the client must go: it is not
+    /// keeping up (its queue is full), or its writer has stopped (its
+    /// connection failed).
+    pub fn push(&self, message: &Message) -> io::Result<()> {
         let size = message.len();
         // Claim first, then check: two threads pushing at once cannot both
         // squeeze under a bound.
         let messages = self.backlog.messages.fetch_add(1, Ordering::Relaxed) + 1;
         let bytes = self.backlog.bytes.fetch_add(size, Ordering::Relaxed) + size;
-        if messages > self.max_messages || bytes > self.max_bytes {
+        if messages > self.bounds.messages || bytes > self.bounds.bytes {
             self.backlog.release(1, size);
-            return Err(PushError::Full);
+            return Err(io::Error::other("too slow, its queue is full"));
         }
         // The channel has no bound, so `send` never waits; it fails only
         // when the writer is gone.
         self.queue.send(Arc::clone(message)).map_err(|_| {
             self.backlog.release(1, size);
-            PushError::Closed
+            io::Error::other("its connection failed")
         })
     }
 
@@ -126,18 +122,13 @@ impl Outbox {
     }
 }
 
-/// A batch buffer bigger than this is given back to the allocator after use,
-/// so a burst does not leave a thousand idle clients holding megabytes.
-const KEEP_BATCH_CAPACITY: usize = 16 * 1024;
-
 impl Writer {
     /// Writes queued messages until every [`Outbox`] is gone (`Ok`) or the
     /// socket fails (`Err`: reset, broken pipe, write timeout).
     ///
     /// Each wake-up takes *everything* queued and sends it with one
-    /// `write_all`. When 10 clients talk at once, a listener's writer wakes
-    /// once for a dozen messages and makes one system call instead of a
-    /// dozen: the busier the room, the bigger the batches.
+    /// `write_all`: when ten clients talk at once, a listener's writer wakes
+    /// once for a dozen messages and makes one system call, not a dozen.
     pub fn run(self) -> io::Result<()> {
         let mut batch = Vec::new();
         // `recv` blocks until a message arrives, and fails once every
@@ -155,7 +146,8 @@ impl Writer {
             // block fills its queue quickly and is dropped.
             self.backlog.release(messages, bytes);
             batch.clear();
-            batch.shrink_to(KEEP_BATCH_CAPACITY);
+            // A burst must not leave every idle client holding megabytes.
+            batch.shrink_to(16 * 1024);
             written?;
         }
         Ok(())

@@ -1,27 +1,20 @@
-//! Exercise 6: dead and stalled clients. A client that vanishes (reset) or
-//! stops reading never stalls the room and is announced as gone once; one
-//! that floods is slowed down, and nobody else pays for it; and the
-//! hardening basics: names are checked, over-long lines are refused,
-//! control characters never reach another terminal.
+//! Exercise 6: a writer thread per client. A client that vanishes (reset)
+//! or stops reading never stalls the room and is announced as gone once:
+//! nobody writes to a socket while holding the room's lock.
 //!
-//! Each flood says which rate it runs with. Where the point is a client
-//! that stops reading, the grader turns the server's flood control off
-//! (`Ctx::with_flood_control_off`), or ann could not send megabytes; where
-//! the point is the flooder, the server keeps its own settings.
+//! The floods past a client that stops reading are not a person's pace: a
+//! server with flood control (step 8's) is started with it off for them
+//! (`Ctx::with_flood_control_off`); step 6's has none to turn off.
 
 use std::time::Instant;
 
 use super::chat::{
-    self, LEAVE_ADVICE, NOT_TO_SENDER, all_silent, chat, from_server, join, join_with_tiny_buffer,
-    joined, left, said,
+    LEAVE_ADVICE, all_silent, chat, from_server, join, join_with_tiny_buffer, left, said,
 };
 use crate::grader::failure::{Advise, Expect, Failure, Problem};
 use crate::grader::liveness::Kind;
 use crate::grader::peer::{Peer, Wire};
 use crate::grader::{Check, Ctx, Scenario};
-
-/// The default `--max-line` of step 6 (session2/PROTOCOL.md).
-const MAX_LINE: usize = 4096;
 
 /// A flood that a client which never reads must not turn into a stall:
 /// `lines` lines of `line_bytes` bytes from ann, sent in batches of `batch`
@@ -93,14 +86,7 @@ const FULL_QUEUE_ADVICE: &str = "A full queue must not block: once a client's qu
     (a blocking `send` on a full `sync_channel`, a loop until the counts go down) waits with \
     the room's lock held, so everyone waits for the client that stopped reading (until its \
     writer times out). In `Outbox::push`, count the message first; over a bound, take it \
-    back and return `PushError::Full`: the room drops the slow client.";
-
-const BURST_ADVICE: &str = "One client that floods must not cost the others their place. With \
-    a full queue as the only defence, a burst fills every listener's queue faster than a \
-    terminal can print, and the room drops the listeners while the flooder stays. Slow the \
-    sender at the source (flood control, `src/flood.rs`): a burst of messages, then a steady \
-    rate; stop reading that client until its next message is due, so TCP slows it down, and \
-    disconnect one that keeps pushing.";
+    back and return an error: the room drops the slow client.";
 
 const FLOOD_CONTROL_ADVICE: &str = "This server limits how fast one client may send (flood \
     control), so one grader client cannot push megabytes past a client that stops reading. \
@@ -133,23 +119,6 @@ pub fn check() -> Check {
                 name: "a full queue never stalls the room: 32000 short lines past a client that \
                        stops reading (flood control off)",
                 run: |ctx| ctx.with_flood_control_off(|ctx| stalled_reader(ctx, &SHORT_LINES)),
-            },
-            Scenario {
-                name: "a burst of 10,000 lines slows its sender and drops nobody who reads \
-                       (the server's own flood control)",
-                run: burst,
-            },
-            Scenario {
-                name: "names are checked: SERVER, too long, with spaces, taken in any case",
-                run: names_checked,
-            },
-            Scenario {
-                name: "an over-long line gets an error and a disconnect; the others never see it",
-                run: long_line,
-            },
-            Scenario {
-                name: "control characters never reach another client",
-                run: control_characters,
             },
         ],
     }
@@ -370,164 +339,4 @@ fn slowed_down(received: usize, started: Instant, said: Option<String>) -> Failu
         "ann's lines reach bob as fast as she sends them (flood control off)",
     )
     .with_advice(FLOOD_CONTROL_ADVICE)
-}
-
-/// The hardening issue's classroom: two people read as fast as they can
-/// while a script sends 10,000 lines in one write. Whatever the server's
-/// flood control does to eve (slow her down, disconnect her for flooding;
-/// a server without any relays everything), nobody else may be dropped,
-/// and what arrives arrives in order. A server whose only defence is a
-/// full queue drops the readers instead: their queues fill in a moment.
-fn burst(ctx: &Ctx) -> Expect {
-    const LINES: usize = 10_000;
-    let mut ann = join(ctx, "ann", &mut [])?;
-    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
-    let mut eve = join(ctx, "eve", &mut [&mut ann, &mut bob])?;
-    ctx.note(format!(
-        "eve sends {LINES} lines in one write; ann and bob read as fast as they can (the lines \
-         are not shown one by one). The server may slow eve down, or disconnect her for \
-         flooding; it may drop nobody else"
-    ));
-    let bytes: Vec<u8> = (0..LINES)
-        .flat_map(|i| eve.encode(&i.to_string()))
-        .collect();
-    for peer in [&mut ann, &mut bob, &mut eve] {
-        peer.set_quiet(true);
-    }
-    eve.send(&bytes)?;
-    let eve_left = left(&eve.name);
-    // A server that slows eve down without ever disconnecting her would
-    // trickle her lines for a quarter of an hour: the readers read for a
-    // while, then the scenario goes on without the rest.
-    let deadline = Instant::now() + ctx.timeouts().wait() * 4;
-    let mut next = [0usize; 2];
-    let mut eve_gone = [false; 2];
-    let done = |next: &[usize; 2], gone: &[bool; 2], r: usize| gone[r] || next[r] == LINES;
-    while (0..2).any(|r| !done(&next, &eve_gone, r)) && Instant::now() < deadline {
-        for (reader, peer) in [&mut ann, &mut bob].into_iter().enumerate() {
-            if done(&next, &eve_gone, reader) {
-                continue;
-            }
-            let line = said(&eve.name, &next[reader].to_string());
-            let description = format!("eve's line {} (or her leave notice)", next[reader]);
-            let got = peer
-                .expect_where(&description, |m| m == line || m == eve_left)
-                .map_err(|failure| {
-                    peer.note(format!("had received {} of eve's lines", next[reader]));
-                    failure.with_advice(BURST_ADVICE)
-                })?;
-            if got == eve_left {
-                eve_gone[reader] = true;
-            } else {
-                next[reader] += 1;
-            }
-        }
-    }
-    for peer in [&mut ann, &mut bob, &mut eve] {
-        peer.set_quiet(false);
-    }
-    for (reader, peer) in [&mut ann, &mut bob].into_iter().enumerate() {
-        let then = if eve_gone[reader] {
-            ", then her leave notice"
-        } else {
-            ""
-        };
-        peer.note(format!(
-            "received {} of eve's lines, in order{then}",
-            next[reader]
-        ));
-    }
-    // Both readers are still in the room (eve's lines may still trickle in).
-    let hello = said(&ann.name, "still here after the burst");
-    ann.say("still here after the burst")?;
-    loop {
-        let line = said(&eve.name, &next[1].to_string());
-        let got = bob
-            .expect_where("ann's line (eve's next lines may come first)", |m| {
-                m == hello || m == line || m == eve_left
-            })
-            .advice(BURST_ADVICE)?;
-        match got {
-            _ if got == hello => break,
-            _ if got == line => next[1] += 1,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Expects an error line (`SERVER: ...`) to `peer`, not a notice.
-fn expect_error(peer: &mut Peer, advice: &str) -> Expect<String> {
-    peer.expect_where("an error line starting with `SERVER: `", |line| {
-        from_server(line) && !line.contains(" has joined ") && !line.contains(" has left ")
-    })
-    .advice(advice)
-}
-
-fn names_checked(ctx: &Ctx) -> Expect {
-    const ADVICE: &str = "Check each name before accepting it: at most 32 characters, no \
-        whitespace or control characters, not `SERVER` (any case), not taken (any case). \
-        Refuse with an error line `SERVER: ...` and let the client send another name.";
-    let mut ann = join(ctx, "ann", &mut [])?;
-    let mut bob = ctx.connect("bob")?;
-    let too_long = "b".repeat(33);
-    let taken = ann.name.to_uppercase();
-    for bad in ["SERVER", too_long.as_str(), "two words", taken.as_str()] {
-        bob.say(bad)?;
-        expect_error(&mut bob, ADVICE)?;
-    }
-    ann.expect_silence()
-        .advice("A refused name is not announced: the client has not joined yet.")?;
-    let name = ctx.unique_name("bob");
-    bob.say(&name)?;
-    ann.expect(&joined(&name)).advice(ADVICE)?;
-    bob.name = name;
-    chat(&mut bob, "finally in", &mut [&mut ann])?;
-    all_silent(&mut [&mut ann, &mut bob], NOT_TO_SENDER)
-}
-
-fn long_line(ctx: &Ctx) -> Expect {
-    const ADVICE: &str = "Stop reading a line at the limit (`--max-line`, 4096 bytes): \
-        answer an error line `SERVER: ...`, close the connection, and never broadcast or keep \
-        the rest. Memory stays bounded whatever a client sends.";
-    let mut ann = join(ctx, "ann", &mut [])?;
-    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
-    let mut long = vec![b'y'; MAX_LINE + 100];
-    long.push(b'\n');
-    bob.send(&long)?;
-    match expect_error(&mut bob, ADVICE) {
-        Ok(_) => bob.expect_closed().advice(ADVICE)?,
-        // The server closed with the rest of the line unread, and the reset
-        // overtook its error line: the refusal still happened.
-        Err(failure) if matches!(&*failure.problem, Problem::Reset { partial, .. } if partial.is_empty()) =>
-        {
-            bob.note("(the reset arrived before the error line could be read: accepted)");
-        }
-        Err(failure) => return Err(failure),
-    }
-    chat::seen_leaving(&bob.name, &mut [&mut ann]).advice(ADVICE)?;
-    let mut cat = join(ctx, "cat", &mut [&mut ann])?;
-    chat(&mut cat, "the room goes on", &mut [&mut ann])?;
-    all_silent(&mut [&mut ann, &mut cat], ADVICE)
-}
-
-fn control_characters(ctx: &Ctx) -> Expect {
-    let mut ann = join(ctx, "ann", &mut [])?;
-    let mut bob = join(ctx, "bob", &mut [&mut ann])?;
-    bob.send(b"\x1b[2J\x1b[31mred alert\x1b[0m\x07 and a\ttab\n")?;
-    let prefix = format!("{}: ", bob.name);
-    ann.expect_where(
-        "bob's line with no control characters but tab (and still its words)",
-        |line| {
-            line.starts_with(&prefix)
-                && line.contains("alert")
-                && line.contains("tab")
-                && !line.chars().any(|c| c.is_control() && c != '\t')
-        },
-    )
-    .advice(
-        "Remove (or replace) control characters other than tab before broadcasting: an \
-         escape sequence would clear or recolour the other terminals.",
-    )?;
-    all_silent(&mut [&mut ann, &mut bob], NOT_TO_SENDER)
 }

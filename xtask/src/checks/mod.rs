@@ -15,10 +15,11 @@ mod exercise4;
 mod exercise5;
 mod exercise6;
 mod exercise7;
+mod exercise8;
 
 use crate::grader::Check;
 
-/// The check of exercise `n` (1 to 7).
+/// The check of exercise `n` (1 to 8).
 pub fn check(n: u8) -> Check {
     match n {
         1 => exercise1::check(),
@@ -28,6 +29,7 @@ pub fn check(n: u8) -> Check {
         5 => exercise5::check(),
         6 => exercise6::check(),
         7 => exercise7::check(),
+        8 => exercise8::check(),
         _ => panic!("there is no exercise {n}"),
     }
 }

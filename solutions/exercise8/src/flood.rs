@@ -32,17 +32,10 @@
 //! laptop may send. One message never costs more than a whole burst,
 //! though: a message as long as the limit allows must always get through.
 //!
-//! The same idea keeps the server's log readable: each client may cause a
-//! few log lines per second ([`LogQuota`]); the rest are counted, and the
-//! count is logged instead.
-//!
 //! No sockets and no sleeping in here: every function takes the time, so
 //! the tests can make time pass without waiting.
 
-use std::fmt;
 use std::time::{Duration, Instant};
-
-use classroom::log;
 
 /// What one message costs is one for each `COST_BYTES` it has begun.
 pub const COST_BYTES: usize = 4096;
@@ -136,65 +129,5 @@ impl Pacer {
             return Pace::TooFast;
         }
         Pace::Wait { wait, first }
-    }
-}
-
-/// How many log lines one client may cause in a second. A few: enough to
-/// follow a conversation on the projector, too few to scroll it away.
-pub const LOG_LINES_PER_SECOND: u32 = 5;
-
-/// One client's share of the log: at most [`LOG_LINES_PER_SECOND`] lines in
-/// any one-second window; the lines beyond are counted instead.
-#[derive(Debug)]
-pub struct LogQuota {
-    /// When the current one-second window began.
-    window_start: Instant,
-    /// Lines logged in it.
-    used: u32,
-    /// Lines left out since the last report.
-    skipped: u64,
-}
-
-impl LogQuota {
-    pub fn new(now: Instant) -> LogQuota {
-        LogQuota {
-            window_start: now,
-            used: 0,
-            skipped: 0,
-        }
-    }
-
-    /// Whether one more line may be logged `now`: `Some(n)` if so, where
-    /// `n` lines were left out before it (say so first); `None` if this
-    /// one is to be left out.
-    pub fn allow(&mut self, now: Instant) -> Option<u64> {
-        if now.duration_since(self.window_start) >= Duration::from_secs(1) {
-            self.window_start = now;
-            self.used = 0;
-        }
-        if self.used < LOG_LINES_PER_SECOND {
-            self.used += 1;
-            Some(self.take_skipped())
-        } else {
-            self.skipped += 1;
-            None
-        }
-    }
-
-    /// The lines left out and not reported yet (for the client's last line).
-    pub fn take_skipped(&mut self) -> u64 {
-        std::mem::take(&mut self.skipped)
-    }
-
-    /// Logs `line`, about `who`, if the quota allows it now: first the
-    /// count of the lines left out before it, if any.
-    pub fn log(&mut self, who: &dyn fmt::Display, line: fmt::Arguments<'_>) {
-        let Some(skipped) = self.allow(Instant::now()) else {
-            return;
-        };
-        if skipped > 0 {
-            log!("({skipped} more lines about {who} not logged)");
-        }
-        log!("{line}");
     }
 }
