@@ -12,6 +12,11 @@ use crate::workspace;
 /// and the bonus step 8's. (Step 9, the async bonus, has no exercise.)
 pub const EXERCISES: std::ops::RangeInclusive<u8> = 1..=8;
 
+/// The last step of the session itself; the steps after it are bonuses
+/// (8, the prankster-proof room; 9, the same on one thread), which the
+/// classroom tools show only when asked.
+pub const LAST_SESSION_STEP: u8 = 7;
+
 /// A gradable package: an exercise, its solution, or a step of the lesson.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {

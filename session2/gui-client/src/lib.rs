@@ -38,7 +38,7 @@
 //! **Try it** (three terminals, or the server window instead of the first):
 //!
 //! ```text
-//! terminal 1:  cargo run -p step6-dead-clients      (or: cargo run -p gui-client -- --serve)
+//! terminal 1:  cargo run -p step8-prankster-proof   (or: cargo run -p gui-client -- --serve)
 //! terminal 2:  cargo run -p gui-client              (a window: type a name, press Connect)
 //! terminal 3:  cargo run -p chat-client -- --name bob
 //! ```

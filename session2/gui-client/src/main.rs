@@ -15,7 +15,7 @@ use gui_client::wire::{DEFAULT_PORT, Framing};
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// Open the server window: runs step6-dead-clients (step7-length-prefix
+    /// Open the server window: runs step8-prankster-proof (step7-length-prefix
     /// with --framing length-prefix) and shows its address in large type.
     #[arg(long)]
     serve: bool,

@@ -258,10 +258,7 @@ fn connect(host: &str, port: u16, framing: Framing) -> Result<TcpStream, String>
 
 /// What to say when nothing listens at `host:port`.
 pub fn refused_advice(host: &str, port: u16, framing: Framing, this_machine: bool) -> String {
-    let package = match framing {
-        Framing::Lines => "step6-dead-clients",
-        Framing::LengthPrefix => "step7-length-prefix",
-    };
+    let package = crate::serve::step_package(framing);
     let start = if port == DEFAULT_PORT {
         format!("cargo run -p {package}")
     } else {

@@ -2,9 +2,9 @@
 //! child process and shows, in large type, the address classmates type,
 //! who is online, and the server's log as it is written.
 //!
-//! **Which program runs.** The step's own binary (`step6-dead-clients`, or
-//! `step7-length-prefix` for length-prefix frames), the one `cargo run -p`
-//! would run. It sits next to `gui-client` in the same target directory
+//! **Which program runs.** The step's own binary (`step8-prankster-proof`,
+//! the room a prankster cannot spoil, or `step7-length-prefix` for
+//! length-prefix frames), the one `cargo run -p` would run. It sits next to `gui-client` in the same target directory
 //! (`target/debug/`). Before starting it the window asks cargo to build it
 //! there (a no-op when it is up to date), so it always runs the step's
 //! current code; the build's output goes to the log. Without cargo or the
@@ -49,10 +49,11 @@ pub struct ServeSettings {
     pub framing: Framing,
 }
 
-/// The step that speaks `framing`: the hardened server of its kind.
+/// The step that speaks `framing`: the strongest server of its kind (with
+/// lines, the bonus step 8, every defence against a prankster).
 pub fn step_package(framing: Framing) -> &'static str {
     match framing {
-        Framing::Lines => "step6-dead-clients",
+        Framing::Lines => "step8-prankster-proof",
         Framing::LengthPrefix => "step7-length-prefix",
     }
 }
@@ -618,7 +619,7 @@ pub fn address_to_share(bound: SocketAddr, candidates: &[Candidate]) -> Share {
     }
 }
 
-/// A change to the online list, read from one line of a step 6 or 7 log.
+/// A change to the online list, read from one line of a step 7 or 8 log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Joined(String),

@@ -1,4 +1,4 @@
-//! The server window, headless: it builds and starts step 6 (on 127.0.0.1
+//! The server window, headless: it builds and starts step 8 (on 127.0.0.1
 //! port 0 here, never on the network), shows who joins, and leaves no
 //! process behind, whether stopped with its button or closed.
 
@@ -46,7 +46,7 @@ fn refused(addr: SocketAddr) -> bool {
 #[test]
 fn starts_shows_who_is_online_and_stops_without_leaving_a_process() {
     // Built once up front, so the window's own build is a quick no-op.
-    step_binary("step6-dead-clients");
+    step_binary("step8-prankster-proof");
     let mut window = server_window(Framing::Lines);
     let (addr, pid) = running(&mut window);
     assert!(addr.ip().is_loopback());
@@ -122,7 +122,7 @@ fn closing_the_window_stops_the_server() {
 
 #[test]
 fn a_port_in_use_is_reported_with_the_servers_own_words() {
-    step_binary("step6-dead-clients");
+    step_binary("step8-prankster-proof");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let settings = ServeSettings {
         host: "127.0.0.1".to_string(),

@@ -1,4 +1,4 @@
-//! The chat window, headless, against real servers (step 6 and step 7 on
+//! The chat window, headless, against real servers (step 8 and step 7 on
 //! 127.0.0.1 port 0) and, for what no honest server sends (a flood, escape
 //! codes, a hostile frame header), against a fake server played by the
 //! test. Widgets are found and clicked as a person would, by their labels.
@@ -81,13 +81,13 @@ fn status(window: &Window<ChatApp>) -> String {
     window.app().status()
 }
 
-fn step6() -> Server {
-    Server::start(step_binary("step6-dead-clients"), &[])
+fn step8() -> Server {
+    Server::start(step_binary("step8-prankster-proof"), &[])
 }
 
 #[test]
 fn chats_with_a_terminal_client_through_step_6() {
-    let server = step6();
+    let server = step8();
     let mut alice = window(server.addr.port(), Framing::Lines);
     join(&mut alice, "alice");
     assert_eq!(
@@ -125,7 +125,7 @@ fn chats_with_a_terminal_client_through_step_6() {
 
 #[test]
 fn the_online_list_follows_joins_renames_and_leaves() {
-    let server = step6();
+    let server = step8();
     // carol is there first: the `/who` sent on joining lists her.
     let mut carol = server.join("carol");
     carol.send_line("/who");
@@ -180,7 +180,7 @@ fn the_online_list_follows_joins_renames_and_leaves() {
 
 #[test]
 fn a_refused_name_is_shown_and_another_can_be_chosen() {
-    let server = step6();
+    let server = step8();
     let mut bob = server.join("alice");
     bob.send_line("/who");
     bob.expect_line("SERVER: online: alice");
@@ -238,7 +238,7 @@ fn a_refused_name_is_shown_and_another_can_be_chosen() {
 
 #[test]
 fn a_dropped_connection_shows_in_the_status_line_and_reconnect_explains() {
-    let server = step6();
+    let server = step8();
     let addr = server.addr;
     let mut window = window(addr.port(), Framing::Lines);
     join(&mut window, "alice");
@@ -266,7 +266,7 @@ fn a_dropped_connection_shows_in_the_status_line_and_reconnect_explains() {
         .value()
         .unwrap_or_default();
     assert!(
-        advice.contains("cargo run -p step6-dead-clients"),
+        advice.contains("cargo run -p step8-prankster-proof"),
         "{advice}"
     );
 }
@@ -300,7 +300,7 @@ fn nothing_listening_is_explained_in_the_form() {
 
 #[test]
 fn bye_leaves_like_the_terminal_client_and_reconnect_comes_back() {
-    let server = step6();
+    let server = step8();
     let mut window = window(server.addr.port(), Framing::Lines);
     join(&mut window, "alice");
     say(&mut window, "/name alicia");
@@ -356,10 +356,10 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
     assert!(said.contains("frame too long"), "{said}");
     assert!(said.contains("choose length-prefix framing"), "{said}");
 
-    // Frames to step 6: no newline ever comes, so no name; when the server
+    // Frames to step 8: no newline ever comes, so no name; when the server
     // gives up, its `SERVER: ...` line reads as a huge frame header.
-    let step6 = Server::start(step_binary("step6-dead-clients"), &["--name-timeout", "1"]);
-    let mut window = self::window(step6.addr.port(), Framing::LengthPrefix);
+    let step8 = Server::start(step_binary("step8-prankster-proof"), &["--name-timeout", "1"]);
+    let mut window = self::window(step8.addr.port(), Framing::LengthPrefix);
     connect(&mut window, "alice");
     until_disconnected(&mut window, "the close");
     let said = status(&window);

@@ -22,12 +22,10 @@ use crate::course;
 use crate::term;
 use script::Dialect;
 
-/// The chat steps, oldest first.
-const CHAT_STEPS: std::ops::RangeInclusive<u8> = 3..=8;
-
-/// The bonus step (step 6 on tokio): shown when asked for by number; the
-/// default is the lesson's latest step, which builds without tokio.
-const BONUS_STEP: u8 = 8;
+/// The chat steps, oldest first, the bonus steps 8 and 9 included: they
+/// are shown when asked for by number; the default is the session's latest
+/// step (see `course::LAST_SESSION_STEP`), which builds without tokio.
+const CHAT_STEPS: std::ops::RangeInclusive<u8> = 3..=9;
 
 /// Show a chat server and three clients: in tmux panes, or as a scripted
 /// conversation.
@@ -39,8 +37,8 @@ const BONUS_STEP: u8 = 8;
 /// terminal. Everything started is stopped at the end, also on Ctrl-C.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The chat step to show, 3 to 8 (default: the latest one there is, not
-    /// counting the bonus step 8).
+    /// The chat step to show, 3 to 9 (default: the latest one there is, not
+    /// counting the bonus steps 8 and 9).
     pub step: Option<String>,
     /// Play the scripted conversation here, even where tmux is available.
     #[arg(long, conflicts_with_all = ["tmux", "detach"])]
@@ -166,7 +164,7 @@ pub fn parse_step(text: &str) -> anyhow::Result<u8> {
 fn latest_chat_step() -> anyhow::Result<u8> {
     match CHAT_STEPS
         .rev()
-        .find(|&n| n != BONUS_STEP && course::step(n).is_some())
+        .find(|&n| n <= course::LAST_SESSION_STEP && course::step(n).is_some())
     {
         Some(n) => Ok(n),
         None => bail!("session2/ has no chat step yet (step3-... to step7-...)"),
@@ -183,8 +181,8 @@ mod tests {
         assert_eq!(parse_step("step7").unwrap(), 7);
         let err = parse_step("2").unwrap_err().to_string();
         assert!(err.contains("echo server"), "{err}");
-        let err = parse_step("9").unwrap_err().to_string();
-        assert!(err.contains("from 3 to 8"), "{err}");
+        let err = parse_step("10").unwrap_err().to_string();
+        assert!(err.contains("from 3 to 9"), "{err}");
         assert!(parse_step("five").is_err());
     }
 

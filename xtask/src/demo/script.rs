@@ -42,7 +42,7 @@ impl Dialect {
         match n {
             3 => Some(Dialect::Relay),
             4 => Some(Dialect::Lines),
-            5 | 6 | 8 => Some(Dialect::Commands),
+            5 | 6 | 8 | 9 => Some(Dialect::Commands),
             7 => Some(Dialect::Frames),
             _ => None,
         }
@@ -671,6 +671,7 @@ mod tests {
         assert_eq!(Dialect::of_step(3), Some(Dialect::Relay));
         assert_eq!(Dialect::of_step(7).map(Dialect::wire), Some(Wire::Frames));
         assert_eq!(Dialect::of_step(8), Some(Dialect::Commands));
-        assert_eq!(Dialect::of_step(9), None);
+        assert_eq!(Dialect::of_step(9), Some(Dialect::Commands));
+        assert_eq!(Dialect::of_step(10), None);
     }
 }

@@ -104,10 +104,10 @@ impl Describe for gui_client::serve::ServerApp {
 /// A step's server binary, built once per test run by the same code the
 /// server window uses.
 pub fn step_binary(package: &'static str) -> PathBuf {
-    static STEP6: OnceLock<PathBuf> = OnceLock::new();
+    static STEP8: OnceLock<PathBuf> = OnceLock::new();
     static STEP7: OnceLock<PathBuf> = OnceLock::new();
     let cell = match package {
-        "step6-dead-clients" => &STEP6,
+        "step8-prankster-proof" => &STEP8,
         "step7-length-prefix" => &STEP7,
         other => panic!("no cell for {other}"),
     };
