@@ -1,4 +1,4 @@
-//! Fuzzes step 6's line buffer (`session2/step6-dead-clients/src/lines.rs`):
+//! Fuzzes step 8's line buffer (`session2/step8-prankster-proof/src/lines.rs`):
 //! whatever bytes arrive, cut into chunks however TCP likes, it must not
 //! panic, must never hold (or allocate) more than its limit allows, and must
 //! hand out exactly the lines a simple reference decoder finds in the whole
@@ -9,11 +9,11 @@
 use chat_fuzz::{Case, chunks, live, peak, push_budget, reset_peak};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../session2/step6-dead-clients/src/lines.rs"]
+#[path = "../../session2/step8-prankster-proof/src/lines.rs"]
 #[allow(dead_code)]
 mod lines;
 
-/// Step 6's default `--max-line`.
+/// Step 8's default `--max-line`.
 const DEFAULT_MAX_LINE: usize = 4096;
 
 fuzz_target!(|data: &[u8]| {

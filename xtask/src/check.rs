@@ -25,7 +25,7 @@ pub struct Args {
     /// The exercise to grade: `exercise4`, or just `4`.
     #[arg(value_parser = course::parse_exercise, required_unless_present = "all")]
     pub exercise: Option<u8>,
-    /// Grade every exercise, with a summary (`3/7 passed`).
+    /// Grade every exercise, with a summary (`3/8 passed`).
     #[arg(long, conflicts_with_all = ["exercise", "addr"])]
     pub all: bool,
     /// Grade the reference answer (solutions/exerciseN) instead.

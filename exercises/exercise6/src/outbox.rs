@@ -33,18 +33,18 @@ use crate::lines;
 /// and queues 30 pointers to it.
 pub type Message = Arc<str>;
 
+// TODO: what is queued or being written, counted by the senders and the
+// writer alike: `struct Backlog` with two counters, `messages` and `bytes`
+// (`AtomicUsize`; `#[derive(Default)]` starts both at 0), and a method
+// `fn release(&self, messages: usize, bytes: usize)` that takes that many
+// off both.
+
 /// How much may wait for one client (`--queue-messages`, `--queue-bytes`).
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
     pub messages: usize,
     pub bytes: usize,
 }
-
-// TODO: what is queued or being written, counted by the senders and the
-// writer alike: `struct Backlog` with two counters, `messages` and `bytes`
-// (`AtomicUsize`; `#[derive(Default)]` starts both at 0), and a method
-// `fn release(&self, messages: usize, bytes: usize)` that takes that many
-// off both.
 
 /// The sending side of a client's queue. Cheap to clone: the client's own
 /// thread holds one (for its replies and `DONE`), the room holds another.

@@ -54,13 +54,13 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const GOODBYE_WAIT: Duration = Duration::from_secs(3);
 /// The longest frame we accept: the longest a server of the course sends
 /// (PROTOCOL.md). Step 7 limits what clients send (`--max-frame`, 64 KiB by
-/// default), but what it relays is longer (`NAME: ` in front, and each
-/// replaced byte takes 3), and it refuses to start with a `--max-frame`
-/// that would make it send more than this. Not whatever a header claims.
+/// default), but what it relays is longer (a name and `: ` in front, and
+/// each invalid byte replaced takes 3), and it refuses a `--max-frame` that
+/// would make it send more than this. Not whatever a header claims.
 const MAX_FRAME: u32 = 1024 * 1024;
 /// The longest line we buffer; a longer one is shown in pieces.
 const MAX_LINE: u64 = 64 * 1024;
-/// What a server with every place taken says before it closes (step 6 on).
+/// What a server with every place taken says before it closes (step 8).
 const SERVER_FULL: &[u8] = b"SERVER: server is full";
 /// The keys that end the keyboard's input on this system.
 const END_OF_INPUT: &str = if cfg!(windows) {
@@ -148,7 +148,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     sender.send(name.as_bytes())?;
     if at_keyboard {
-        // "Sent", not "joined": a server may refuse the name (step 6 says so
+        // "Sent", not "joined": a server may refuse the name (step 8 says so
         // with a `SERVER: ...` line), and then the next line you type is
         // your next try.
         eprintln!(

@@ -32,13 +32,6 @@ use crate::frames;
 /// and queues 30 pointers to it.
 pub type Message = Arc<str>;
 
-/// How much may wait for one client (`--queue-messages`, `--queue-bytes`).
-#[derive(Debug, Clone, Copy)]
-pub struct Bounds {
-    pub messages: usize,
-    pub bytes: usize,
-}
-
 /// What is queued or being written, counted by the senders and the writer.
 #[derive(Default)]
 struct Backlog {
@@ -52,6 +45,13 @@ impl Backlog {
         self.messages.fetch_sub(messages, Ordering::Relaxed);
         self.bytes.fetch_sub(bytes, Ordering::Relaxed);
     }
+}
+
+/// How much may wait for one client (`--queue-messages`, `--queue-bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub messages: usize,
+    pub bytes: usize,
 }
 
 /// The sending side of a client's queue. Cheap to clone: the client's own
