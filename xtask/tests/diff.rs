@@ -111,7 +111,10 @@ fn step_6_adds_the_outbox_and_nothing_else() {
         "{out}"
     );
     let added = added(&out);
-    assert!(added.iter().any(|l| l.contains("fn start_writer(")), "{out}");
+    assert!(
+        added.iter().any(|l| l.contains("fn start_writer(")),
+        "{out}"
+    );
     for defence in ["flood", "Pacer", "skeleton", "max_per_host", "max_line"] {
         assert!(
             !added.iter().any(|l| l.contains(defence)),

@@ -122,7 +122,10 @@ impl Pacer {
         // line: it only keeps the compiler quiet about what you will use.)
         let _ = (now, bytes, self.interval, self.window, self.clock);
         let _ = (self.slowed_since, self.burst, COST_BYTES, Pace::TooFast);
-        let _ = Pace::Wait { wait: Duration::ZERO, first: true };
+        let _ = Pace::Wait {
+            wait: Duration::ZERO,
+            first: true,
+        };
         Pace::Now
     }
 }

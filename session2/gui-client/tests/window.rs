@@ -358,7 +358,10 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
 
     // Frames to step 8: no newline ever comes, so no name; when the server
     // gives up, its `SERVER: ...` line reads as a huge frame header.
-    let step8 = Server::start(step_binary("step8-prankster-proof"), &["--name-timeout", "1"]);
+    let step8 = Server::start(
+        step_binary("step8-prankster-proof"),
+        &["--name-timeout", "1"],
+    );
     let mut window = self::window(step8.addr.port(), Framing::LengthPrefix);
     connect(&mut window, "alice");
     until_disconnected(&mut window, "the close");

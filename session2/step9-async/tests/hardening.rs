@@ -279,7 +279,11 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
 fn a_flood_in_one_write_drops_only_the_reader_who_stopped() {
     const LINES: usize = 20_000;
     const LINE: usize = 1000;
-    let server = Server::start(BIN, &["--flood-rate", "0"]);
+    // Room for bob to fall 8 MiB behind (the byte bound) before he counts
+    // as stalled: a test reader may lose the CPU for a moment on a busy
+    // machine. Without the yield, bob's writer never runs, and he is
+    // dropped all the same.
+    let server = Server::start(BIN, &["--flood-rate", "0", "--queue-messages", "20000"]);
     let clients = room(&server, &["sloth", "bob", "alice"]);
     let [sloth, bob, mut alice]: [Client; 3] = clients.try_into().ok().unwrap();
     let line = |i: usize| format!("{i:05} {}", "x".repeat(LINE - 6));
