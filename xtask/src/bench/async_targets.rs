@@ -1,17 +1,17 @@
-//! The targets issue 14 sets for step 8, the one-thread server, judged
-//! against step 6 in the same run: as fast with few clients, quicker to
-//! deliver at a classroom's pace, ten thousand idle clients in little memory
-//! on a few threads, and no healthy reader ever dropped.
+//! The targets issue 14 sets for the one-thread server (bonus step 9),
+//! judged against the threaded server with the same room (bonus step 8) in
+//! the same run: as fast with few clients, quicker to deliver at a
+//! classroom's pace, ten thousand idle clients in little memory on a few
+//! threads, and no healthy reader ever dropped.
 //!
 //! (Its other target, twice the deliveries of tokio's own chat example, is
-//! measured beside step 8 with `--addr`; see BENCHMARKS.md.)
+//! measured beside it with `--addr`; see BENCHMARKS.md.)
 
 use super::report::Row;
-use super::scenarios::{Overrides, Scenario, Verdict, load_for, mib, same_load};
-
-/// The step judged, and the one it is judged against.
-const ASYNC: &str = "step8";
-const THREADED: &str = "step6";
+use super::scenarios::{
+    Mark, ONE_THREAD, Overrides, Scenario, THREADED, Verdict, load_for, mib, same_load,
+};
+use super::server::short_name;
 
 /// Issue 14's bounds.
 const CROWD: usize = 10_000;
@@ -30,91 +30,96 @@ fn find<'a>(rows: &'a [Row], target: &str, scenario: Scenario, clients: usize) -
     })
 }
 
-/// Healthy readers the server closed in `row`: every client it no longer
-/// held, but for the stalled ones it rightly dropped.
-fn healthy_dropped(row: &Row) -> usize {
-    let o = &row.outcome;
-    // In a flood, the flooder is disconnected on purpose: only its
-    // listeners are readers.
-    if let Some(flood) = o.flood {
-        return flood.readers_dropped;
-    }
-    o.joined.saturating_sub(o.held + o.stalled_dropped)
+/// Who is judged against whom, in words: `step 9 against step 8`.
+pub fn judged() -> String {
+    format!("step {ONE_THREAD} against step {THREADED}")
 }
 
-/// Issue 14's verdicts for the rows of this run (none when it has no step 8).
+fn pass_if(met: bool) -> Mark {
+    if met { Mark::Pass } else { Mark::Fail }
+}
+
+/// Issue 14's verdicts for the rows of this run (none when it has no
+/// one-thread step).
 pub fn verdicts(rows: &[Row]) -> Vec<Verdict> {
+    let (one_thread, threaded) = (short_name(ONE_THREAD), short_name(THREADED));
     let mut out = Vec::new();
-    if !rows.iter().any(|r| r.target == ASYNC) {
+    if !rows.iter().any(|r| r.target == one_thread) {
         return out;
     }
     let pair = |scenario, clients| {
         Some((
-            find(rows, ASYNC, scenario, clients)?,
-            find(rows, THREADED, scenario, clients)?,
+            find(rows, &one_thread, scenario, clients)?,
+            find(rows, &threaded, scenario, clients)?,
         ))
     };
-    if let Some((fast, threaded)) = pair(Scenario::Fanout, 30) {
-        let ratio = fast.ratio_to(threaded);
+    if let Some((fast, other)) = pair(Scenario::Fanout, 30) {
+        let ratio = fast.ratio_to(other);
         out.push(Verdict {
-            target: format!("fan-out at 30 clients: >= {THREADED}'s deliveries/s"),
-            step: ASYNC.into(),
-            measured: ratio.map_or("no figure".into(), |r| format!("{r:.2}x {THREADED}")),
-            pass: fast.outcome.accounted_for()
-                && threaded.outcome.accounted_for()
-                && ratio.is_some_and(|r| r >= 1.0),
+            target: format!("fan-out at 30 clients: >= {threaded}'s deliveries/s"),
+            step: one_thread.clone(),
+            measured: ratio.map_or("no figure".into(), |r| format!("{r:.2}x {threaded}")),
+            mark: pass_if(
+                fast.outcome.accounted_for()
+                    && other.outcome.accounted_for()
+                    && ratio.is_some_and(|r| r >= 1.0),
+            ),
         });
     }
-    if let Some((fast, threaded)) = pair(Scenario::Latency, 20) {
+    if let Some((fast, other)) = pair(Scenario::Latency, 20) {
         let p99 = |row: &Row| row.outcome.latency.quantile(0.99);
-        let (mine, theirs) = (p99(fast), p99(threaded));
+        let (mine, theirs) = (p99(fast), p99(other));
         out.push(Verdict {
-            target: format!("20 clients x 100 texts/s: p99 latency below {THREADED}'s"),
-            step: ASYNC.into(),
+            target: format!("20 clients x 100 texts/s: p99 latency below {threaded}'s"),
+            step: one_thread.clone(),
             measured: match (mine, theirs) {
                 (Some(a), Some(b)) => format!("p99 {a:.2?} against {b:.2?}"),
                 _ => "no deliveries".into(),
             },
-            pass: fast.outcome.accounted_for()
-                && matches!((mine, theirs), (Some(a), Some(b)) if a < b),
+            mark: pass_if(
+                fast.outcome.accounted_for()
+                    && matches!((mine, theirs), (Some(a), Some(b)) if a < b),
+            ),
         });
     }
-    if let Some(crowd) = find(rows, ASYNC, Scenario::Crowd, CROWD) {
+    if let Some(crowd) = find(rows, &one_thread, Scenario::Crowd, CROWD) {
         let (peak, threads) = (crowd.peak_rss_kib(), crowd.max_threads());
         out.push(Verdict {
             target: "10,000 idle named clients held: RSS < 100 MiB, < 10 threads".into(),
-            step: ASYNC.into(),
+            step: one_thread.clone(),
             measured: format!(
                 "{} held, peak RSS {}, {} threads",
                 crowd.outcome.held,
                 peak.map_or("not measured".into(), |p| format!("{:.1} MiB", mib(p))),
                 threads.map_or("not measured".into(), |t| t.to_string()),
             ),
-            pass: crowd.outcome.accounted_for()
-                && crowd.outcome.held == CROWD
-                && peak.is_some_and(|p| p < CROWD_RSS_KIB)
-                && threads.is_some_and(|t| t < CROWD_THREADS),
+            mark: pass_if(
+                crowd.outcome.accounted_for()
+                    && crowd.outcome.held == CROWD
+                    && peak.is_some_and(|p| p < CROWD_RSS_KIB)
+                    && threads.is_some_and(|t| t < CROWD_THREADS),
+            ),
         });
     }
-    for step in [ASYNC, THREADED] {
-        let runs: Vec<&Row> = rows.iter().filter(|r| r.target == step).collect();
+    for step in [&one_thread, &threaded] {
+        let runs: Vec<&Row> = rows.iter().filter(|r| &r.target == step).collect();
         if runs.is_empty() {
             continue;
         }
         let dropped: Vec<String> = runs
             .iter()
-            .filter(|r| healthy_dropped(r) > 0)
-            .map(|r| format!("{} in {}", healthy_dropped(r), r.label()))
+            .filter(|r| r.healthy_dropped() > 0)
+            .map(|r| format!("{} in {}", r.healthy_dropped(), r.label()))
             .collect();
         out.push(Verdict {
-            target: "every run, flood control on: no healthy reader dropped".into(),
-            step: step.into(),
+            target: "every run: no healthy reader dropped".into(),
+            step: step.clone(),
             measured: if dropped.is_empty() {
                 format!("none dropped in {} runs", runs.len())
             } else {
                 format!("dropped: {}", dropped.join(", "))
             },
-            pass: dropped.is_empty(),
+            mark: pass_if(dropped.is_empty()),
         });
     }
     out
@@ -150,26 +155,28 @@ mod tests {
     }
 
     #[test]
-    fn step8_is_judged_against_step6() {
+    fn step9_is_judged_against_step8() {
         let rows = [
-            row("step6", Scenario::Fanout, 30, 100.0, TEST_P99),
-            row("step8", Scenario::Fanout, 30, 150.0, TEST_P99),
-            row("step6", Scenario::Latency, 20, 10.0, TEST_P99 * 2),
-            row("step8", Scenario::Latency, 20, 10.0, TEST_P99),
+            row("step8", Scenario::Fanout, 30, 100.0, TEST_P99),
+            row("step9", Scenario::Fanout, 30, 150.0, TEST_P99),
+            row("step8", Scenario::Latency, 20, 10.0, TEST_P99 * 2),
+            row("step9", Scenario::Latency, 20, 10.0, TEST_P99),
         ];
         let verdicts = verdicts(&rows);
         let fanout = &verdicts[0];
-        assert!(fanout.pass, "{fanout:?}");
-        assert_eq!(fanout.measured, "1.50x step6");
-        assert!(verdicts[1].pass, "{:?}", verdicts[1]);
+        assert!(fanout.passed(), "{fanout:?}");
+        assert_eq!(fanout.step, "step9");
+        assert_eq!(fanout.measured, "1.50x step8");
+        assert!(verdicts[1].passed(), "{:?}", verdicts[1]);
         // No crowd run: no crowd verdict; both steps dropped nobody.
         assert_eq!(verdicts.len(), 4, "{verdicts:#?}");
-        assert!(verdicts[2..].iter().all(|v| v.pass));
+        assert!(verdicts[2..].iter().all(Verdict::passed));
+        assert_eq!(judged(), "step 9 against step 8");
     }
 
     #[test]
     fn a_flooder_disconnected_on_purpose_is_no_dropped_reader() {
-        let mut flood = row("step8", Scenario::Flood, 31, 242.0, TEST_P99);
+        let mut flood = row("step9", Scenario::Flood, 31, 242.0, TEST_P99);
         flood.outcome.held = 30;
         flood.outcome.flood = Some(crate::bench::flood::FloodFigures {
             readers_dropped: 0,
@@ -181,7 +188,7 @@ mod tests {
             .iter()
             .find(|v| v.target.contains("dropped"))
             .unwrap();
-        assert!(dropped.pass, "{dropped:?}");
+        assert!(dropped.passed(), "{dropped:?}");
         flood.outcome.flood = flood
             .outcome
             .flood
@@ -194,27 +201,35 @@ mod tests {
             .iter()
             .find(|v| v.target.contains("dropped"))
             .unwrap();
-        assert!(!dropped.pass, "a listener dropped: {dropped:?}");
+        assert_eq!(dropped.mark, Mark::Fail, "a listener dropped: {dropped:?}");
     }
 
     #[test]
-    fn a_dropped_reader_or_a_slower_step8_fails() {
-        let mut dropped = row("step8", Scenario::Fanout, 30, 50.0, TEST_P99);
+    fn a_dropped_reader_or_a_slower_step9_fails() {
+        let mut dropped = row("step9", Scenario::Fanout, 30, 50.0, TEST_P99);
         dropped.outcome.held = 29;
-        let rows = [row("step6", Scenario::Fanout, 30, 100.0, TEST_P99), dropped];
+        let rows = [row("step8", Scenario::Fanout, 30, 100.0, TEST_P99), dropped];
         let verdicts = verdicts(&rows);
-        assert!(!verdicts[0].pass, "half as fast: {:?}", verdicts[0]);
-        let step8 = verdicts
+        assert_eq!(
+            verdicts[0].mark,
+            Mark::Fail,
+            "half as fast: {:?}",
+            verdicts[0]
+        );
+        let step9 = verdicts
             .iter()
-            .find(|v| v.step == "step8" && v.target.contains("dropped"));
-        let step8 = step8.unwrap();
-        assert!(!step8.pass);
-        assert_eq!(step8.measured, "dropped: 1 in fanout/step8/30");
+            .find(|v| v.step == "step9" && v.target.contains("dropped"));
+        let step9 = step9.unwrap();
+        assert_eq!(step9.mark, Mark::Fail);
+        assert_eq!(step9.measured, "dropped: 1 in fanout/step9/30");
     }
 
     #[test]
-    fn a_run_without_step8_has_no_verdicts() {
-        let rows = [row("step6", Scenario::Fanout, 30, 100.0, TEST_P99)];
+    fn a_run_without_step9_has_no_verdicts() {
+        let rows = [
+            row("step6", Scenario::Fanout, 30, 100.0, TEST_P99),
+            row("step8", Scenario::Fanout, 30, 100.0, TEST_P99),
+        ];
         assert!(verdicts(&rows).is_empty());
     }
 }

@@ -2,8 +2,8 @@
 //! measure deliveries per second, latency, connections held and the server's
 //! memory and threads.
 //!
-//! * `scenarios` says what each scenario sends and which targets it has
-//!   (`async_targets`: issue 14's, for step 8);
+//! * `scenarios` says what each scenario sends, to which steps, and which
+//!   targets it has (`async_targets`: issue 14's, for the one-thread step);
 //! * `load` is the engine (clients, senders, the exactly-once check), and
 //!   `fault` what it reports when the bench itself fails;
 //! * `server` starts a step on 127.0.0.1 port 0, `proc` samples it;
@@ -41,7 +41,8 @@ pub use fault::BenchFault;
 pub use framing::Framing;
 pub use load::{End, Load, Outcome};
 pub use report::Row;
-pub use scenarios::{Scenario, Verdict};
+pub use scenarios::{Mark, Scenario, Verdict};
+pub use server::Defence;
 use server::{Protocol, ServerProcess, Step};
 
 use crate::build::{self, Profile};
@@ -56,7 +57,7 @@ const SPARE_FDS: u64 = 64;
 /// Measure the course's servers: deliveries/s, latency, memory, threads.
 ///
 /// Without a scenario, runs `quick` (fan-out at 100 clients, step 4 against
-/// steps 6 and 8; under a minute once built). With `--compare` and no
+/// steps 6, 8 and 9; under a minute once built). With `--compare` and no
 /// scenario, runs `all`. Servers are built in release mode and started on
 /// 127.0.0.1 with port 0, one fresh server per case.
 #[derive(clap::Parser, Debug, Clone)]
@@ -64,6 +65,7 @@ const SPARE_FDS: u64 = 64;
     after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench echo\n  \
                   cargo xtask bench all --csv bench.csv\n  \
                   cargo xtask bench crowd\n  \
+                  cargo xtask bench starvation\n  \
                   cargo xtask bench fanout --compare step4,step6 --clients 10,100\n  \
                   cargo xtask bench latency --addr 127.0.0.1:65433"
 )]
@@ -72,7 +74,8 @@ pub struct Args {
     #[arg(value_enum)]
     pub scenario: Option<Scenario>,
     /// Steps to run side by side, the first one being the baseline for the ratios
-    /// (default: step4,step6,step8; echo: step1,step2; crowd: step8).
+    /// (default: step4,step6,step8,step9; echo: step1,step2; starvation:
+    /// step6,step8,step9; crowd: step9).
     #[arg(long, value_delimiter = ',', value_name = "STEPS")]
     pub compare: Vec<String>,
     /// Load a server that is already running instead (no memory figures).
@@ -169,6 +172,15 @@ impl Target {
             Target::Addr { addr, .. } => addr.to_string(),
         }
     }
+
+    /// Whether it has `defence`, by its `--help` (a server the bench did not
+    /// start says nothing of its options: it is taken at its word).
+    fn has(&self, defence: Defence) -> bool {
+        match self {
+            Target::Step { options, .. } => options.contains(defence.option()),
+            Target::Addr { .. } => true,
+        }
+    }
 }
 
 /// `cargo xtask bench`: runs, prints, and exits with success unless the
@@ -243,12 +255,14 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
 
     println!("{}", term::paint("Summary", Colour::Bold, colour));
     print!("{}", report::table(&rows, &baseline));
-    let verdicts = scenarios::verdicts(&rows, &baseline);
+    let has =
+        |step: &str, defence: Defence| targets.iter().any(|t| t.name() == step && t.has(defence));
+    let verdicts = scenarios::verdicts(&rows, &baseline, &has);
     if !verdicts.is_empty() {
         println!(
             "\n{}",
             term::paint(
-                &format!("Targets, against {baseline} in this run"),
+                &format!("Targets in this run (ratios against {baseline})"),
                 Colour::Bold,
                 colour
             )
@@ -260,7 +274,10 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
         println!(
             "\n{}",
             term::paint(
-                "Targets (issue 14), step 8 against step 6 in this run",
+                &format!(
+                    "Targets (issue 14), {} in this run",
+                    async_targets::judged()
+                ),
                 Colour::Bold,
                 colour
             )
@@ -299,10 +316,10 @@ pub fn execute(args: &Args) -> anyhow::Result<Report> {
 
 fn print_verdicts(verdicts: &[Verdict], colour: bool) {
     for v in verdicts {
-        let mark = if v.pass {
-            term::paint("pass", Colour::Green, colour)
-        } else {
-            term::paint("FAIL", Colour::Red, colour)
+        let mark = match v.mark {
+            Mark::Pass => term::paint("pass", Colour::Green, colour),
+            Mark::Fail => term::paint("FAIL", Colour::Red, colour),
+            Mark::NoClaim => term::paint("note", Colour::Yellow, colour),
         };
         println!("  {mark}  {:<6} {}: {}", v.step, v.target, v.measured);
     }
@@ -314,7 +331,7 @@ fn print_verdicts(verdicts: &[Verdict], colour: bool) {
 fn runs_on(case: &scenarios::Case, target: &Target, asked: Scenario) -> bool {
     match (case.scenario.only_on(), target) {
         (Some(steps), Target::Step { step, .. }) if asked != case.scenario => {
-            steps.contains(&step.short.as_str())
+            steps.contains(&step.number)
         }
         _ => true,
     }
@@ -345,7 +362,8 @@ fn targets(args: &Args, scenario: Scenario) -> anyhow::Result<Vec<Target>> {
         scenario
             .default_steps()
             .iter()
-            .map(|s| s.to_string())
+            .copied()
+            .map(server::short_name)
             .collect()
     } else {
         args.compare.clone()
@@ -466,7 +484,7 @@ fn run_case(
 
 /// The options `case` starts a step with: those of
 /// [`Case::server_options`](scenarios::Case::server_options) that the
-/// step's `--help` lists (step 4 has no flood control to set).
+/// step's `--help` lists (steps 4 and 6 have no flood control to set).
 fn step_args(case: &scenarios::Case, options: &BTreeSet<String>) -> Vec<String> {
     case.server_options()
         .into_iter()
@@ -476,43 +494,39 @@ fn step_args(case: &scenarios::Case, options: &BTreeSet<String>) -> Vec<String> 
 }
 
 /// What the run does to the steps' flood control, one line per scenario,
-/// for the steps that have it.
+/// for the steps that have it; and which steps have none.
 fn flood_control_note(cases: &[scenarios::Case], targets: &[Target]) -> Option<String> {
-    let steps: Vec<&str> = targets
-        .iter()
-        .filter_map(|t| match t {
-            Target::Step { step, options, .. } if options.contains("--flood-rate") => {
-                Some(step.short.as_str())
-            }
-            _ => None,
-        })
-        .collect();
-    if steps.is_empty() {
+    let steps = |has: bool| -> Vec<String> {
+        targets
+            .iter()
+            .filter(|t| matches!(t, Target::Step { .. }) && t.has(Defence::FloodControl) == has)
+            .map(Target::name)
+            .collect()
+    };
+    let (with, without) = (steps(true), steps(false));
+    if with.is_empty() {
         return None;
     }
     let mut lines: Vec<String> = Vec::new();
     for case in cases {
-        let flood: Vec<String> = case
-            .server_options()
-            .into_iter()
-            .filter(|(option, _)| option.starts_with("--flood-"))
-            .map(|(option, value)| format!("{option} {value}"))
-            .collect();
-        let said = if flood.is_empty() {
-            "the defaults (10 a second, bursts of 50)".to_string()
-        } else {
-            format!("{} (on, above what the load sends)", flood.join(" "))
-        };
-        let line = format!("  {}: {said}", case.scenario.name());
+        let line = format!("  {}", case.flood_control());
         if !lines.contains(&line) {
             lines.push(line);
         }
     }
-    Some(format!(
+    let mut note = format!(
         "flood control of {} in every run:\n{}",
-        steps.join(", "),
+        with.join(", "),
         lines.join("\n")
-    ))
+    );
+    if !without.is_empty() {
+        let option = Defence::FloodControl.option();
+        note.push_str(&format!(
+            "\nno flood control in {} (no {option} in their --help): they get none of these",
+            without.join(", ")
+        ));
+    }
+    Some(note)
 }
 
 /// The error a case ended with, said for what it is: the bench's own

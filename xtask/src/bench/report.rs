@@ -85,6 +85,18 @@ impl Row {
         })
     }
 
+    /// Healthy readers the server closed: every client it no longer held,
+    /// but for the stalled ones it rightly dropped.
+    pub fn healthy_dropped(&self) -> usize {
+        let o = &self.outcome;
+        // In a flood, the flooder is disconnected on purpose: only its
+        // listeners are readers.
+        if let Some(flood) = o.flood {
+            return flood.readers_dropped;
+        }
+        o.joined.saturating_sub(o.held + o.stalled_dropped)
+    }
+
     /// The most threads the server ran at once.
     pub fn max_threads(&self) -> Option<u64> {
         self.outcome.server.map(|s| s.end.max_threads)

@@ -34,6 +34,8 @@ pub enum Protocol {
 /// One step of the lesson, found in `session2/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// Its number, 4.
+    pub number: u8,
     /// Short name, `step4`.
     pub short: String,
     /// Package (and binary) name, `step4-framed-chat`.
@@ -42,36 +44,91 @@ pub struct Step {
     pub protocol: Protocol,
 }
 
+/// The short name of step `number`: `step4`, as rows and `--compare` name it.
+pub fn short_name(number: u8) -> String {
+    format!("step{number}")
+}
+
 impl Step {
     /// Finds a step by short name (`step4`, `4`) or package name.
     pub fn find(name: &str) -> anyhow::Result<Step> {
-        let short = match name.strip_prefix("step") {
-            Some(_) => name.split('-').next().unwrap_or(name).to_string(),
-            None if name.chars().all(|c| c.is_ascii_digit()) => format!("step{name}"),
-            None => bail!("`{name}` is not a step: use step1 … step8"),
+        let digits = match name.strip_prefix("step") {
+            Some(rest) => rest.split('-').next().unwrap_or(rest),
+            None => name,
         };
-        let number: u8 = short["step".len()..]
-            .parse()
-            .with_context(|| format!("`{name}` is not a step: use step1 … step8"))?;
+        let Some(number) = digits
+            .parse::<u8>()
+            .ok()
+            .filter(|_| digits.chars().all(|c| c.is_ascii_digit()))
+        else {
+            bail!("`{name}` is not a step: use {}", steps_here());
+        };
         let protocol = match number {
             1 | 2 => Protocol::Echo,
             3 => bail!(
                 "step3 relays raw chunks with no framing, so deliveries cannot be counted; \
                  bench step4 or later"
             ),
-            // Step 8 is step 6 on one thread, with step 6's protocol.
-            4..=6 | 8 => Protocol::Chat(Framing::Lines),
+            // Step 7 frames its messages with a length; every other chat
+            // step speaks lines, the bonus steps 8 and 9 included.
             7 => Protocol::Chat(Framing::Frames),
-            _ => bail!("there is no step {number}: use step1 … step8"),
+            _ => Protocol::Chat(Framing::Lines),
         };
         let Some(package) = course::step(number).map(|package| package.name) else {
-            bail!("no package for {short} in session2/: it has not been written yet");
+            bail!(
+                "there is no step {number} in session2/ (not written yet, or left out of \
+                 this copy): use {}",
+                steps_here()
+            );
         };
         Ok(Step {
-            short,
+            number,
+            short: short_name(number),
             package,
             protocol,
         })
+    }
+}
+
+/// The steps this copy of the course has, for messages: `step1 … step9`.
+fn steps_here() -> String {
+    let steps = course::steps();
+    match (steps.first(), steps.last()) {
+        (Some((first, _)), Some((last, _))) => {
+            format!("{} … {}", short_name(*first), short_name(*last))
+        }
+        _ => "a step of session2/ (none found)".to_string(),
+    }
+}
+
+/// A defence a step may have, known by the option that tunes it in the
+/// step's `--help`: a case passes that option only to the steps that list
+/// it, and a target about a defence judges only the steps that have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defence {
+    /// Flood control (the bonus steps 8 and 9): a client past its burst
+    /// and rate is read more slowly, then disconnected.
+    FloodControl,
+    /// A bounded queue and a writer per client (step 6 on): a reader
+    /// that is truly stuck is dropped, the others go on.
+    Outbox,
+}
+
+impl Defence {
+    /// The option that tunes it.
+    pub fn option(self) -> &'static str {
+        match self {
+            Defence::FloodControl => "--flood-rate",
+            Defence::Outbox => "--queue-messages",
+        }
+    }
+
+    /// What it is, in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Defence::FloodControl => "flood control",
+            Defence::Outbox => "a bounded queue per client",
+        }
     }
 }
 
@@ -84,8 +141,9 @@ pub struct ServerProcess {
 }
 
 /// The options a server's `--help` lists (`--flood-rate`, ...), so that a
-/// case passes a limit only to the steps that have it: step 4 has none,
-/// steps 6 and 8 have flood control and `--max-clients`.
+/// case passes a limit only to the steps that have it (step 4 has none;
+/// step 6 has its queue's, steps 8 and 9 flood control and `--max-clients`
+/// too), and the targets judge a step only on a defence it has.
 pub fn options_of(binary: &Path) -> anyhow::Result<BTreeSet<String>> {
     let output = Command::new(binary)
         .arg("--help")
@@ -222,19 +280,25 @@ mod tests {
     }
 
     #[test]
-    fn step8_speaks_step6s_lines() {
-        if course::step(8).is_none() {
-            println!("note: no step 8 here (a handout before it): skipped");
-            return;
+    fn the_bonus_steps_speak_lines() {
+        for number in [8, 9] {
+            if course::step(number).is_none() {
+                println!("note: no step {number} here (a handout before it): skipped");
+                continue;
+            }
+            let step = Step::find(&short_name(number)).unwrap();
+            assert_eq!(step.number, number);
+            assert_eq!(step.protocol, Protocol::Chat(Framing::Lines));
         }
-        let step8 = Step::find("step8").unwrap();
-        assert_eq!(step8.package, "step8-async");
-        assert_eq!(step8.protocol, Protocol::Chat(Framing::Lines));
+        if course::step(9).is_some() {
+            assert_eq!(Step::find("step9").unwrap().package, "step9-async");
+            assert_eq!(Step::find("9").unwrap().short, "step9");
+        }
     }
 
     #[test]
     fn options_are_read_from_a_help_text() {
-        let help = "Usage: step6 [OPTIONS]\n\nOptions:\n      --host <HOST>  Address [default: 0.0.0.0]\n      \
+        let help = "Usage: step8 [OPTIONS]\n\nOptions:\n      --host <HOST>  Address [default: 0.0.0.0]\n      \
                     --flood-rate <FLOOD_RATE>  Lines a second\n  -h, --help  Print help\n";
         let options = help_options(help);
         assert!(options.contains("--flood-rate") && options.contains("--host"));
@@ -245,7 +309,17 @@ mod tests {
     #[test]
     fn unusable_names_get_a_reason() {
         assert!(Step::find("step3").unwrap_err().to_string().contains("raw"));
-        assert!(Step::find("step9").is_err());
-        assert!(Step::find("banana").is_err());
+        let err = Step::find("step10").unwrap_err().to_string();
+        assert!(
+            err.contains("no step 10") && err.contains("step1 … step"),
+            "{err}"
+        );
+        assert!(
+            Step::find("banana")
+                .unwrap_err()
+                .to_string()
+                .contains("step1 … ")
+        );
+        assert!(Step::find("step+4").is_err());
     }
 }
