@@ -62,11 +62,12 @@
 //!
 //! **One thread, not a pool.** Tokio also has a multi-thread runtime (one
 //! thread per core, stealing tasks from each other). Measured side by side
-//! on a 2-core machine (BENCHMARKS.md), two workers delivered more with 30
-//! clients and about as much with 100 to 1,000, for about the same CPU per
-//! delivery: the room is one list behind one lock, and on two cores a
-//! second worker takes its CPU from the clients. One thread keeps the point
-//! of this step plain to see.
+//! on a 2-core machine, on this step's first version (BENCHMARKS.md, "Not
+//! measured in this run"), two workers delivered more with 30 clients and
+//! about as much with 100 to 1,000, for about the same CPU per delivery: the
+//! room is one list behind one lock, and on two cores a second worker takes
+//! its CPU from the clients. One thread keeps the point of this step plain
+//! to see.
 //!
 //! **Try it** (four terminals; the flags and the rest are step 8's):
 //!
