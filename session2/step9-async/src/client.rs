@@ -272,11 +272,11 @@ impl Connection<'_> {
             // lives in this block only, between two `.await`s: a task keeps
             // across an `.await` just what it needs after it, so ten
             // thousand waiting clients hold no read buffer at all.
-            let received = {
+            let (received, more_waiting) = {
                 let mut buffer = [0u8; 4096];
                 match self.stream.try_read(&mut buffer) {
                     Ok(0) => return End::Closed,
-                    Ok(n) => lines.push(&buffer[..n]),
+                    Ok(n) => (lines.push(&buffer[..n]), n == buffer.len()),
                     // The kernel's word may be stale: then wait again.
                     Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -291,15 +291,20 @@ impl Connection<'_> {
             if lines.is_too_long() {
                 return End::TooLong;
             }
-            // Give the thread to the others before reading on. During a
-            // flood this socket always has bytes, so `readable().await` is
-            // ready at once and never hands the thread back: the flooder's
-            // task would run on and fill every listener's queue before their
-            // writer tasks got a turn to empty them, and the room would drop
-            // them as too slow. A thread is interrupted by the kernel when
-            // its time is up; a task runs until it awaits something that is
-            // not ready yet, so it has to make room for the others itself.
-            task::yield_now().await;
+            // A read that filled the buffer leaves more waiting: give the
+            // thread to the others before reading on. During a flood this
+            // socket always has bytes, so `readable().await` is ready at
+            // once and never hands the thread back: the flooder's task would
+            // run on and fill every listener's queue before their writer
+            // tasks got a turn to empty them, and the room would drop them
+            // as too slow. A thread is interrupted by the kernel when its
+            // time is up; a task runs until it awaits something that is not
+            // ready yet, so it has to make room for the others itself. (A
+            // client that sent less is done for now: its next `readable()`
+            // waits, and hands the thread back by itself.)
+            if more_waiting {
+                task::yield_now().await;
+            }
         }
     }
 

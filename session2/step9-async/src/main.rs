@@ -34,9 +34,10 @@
 //! alone, that one task would read and queue thousands of lines before any
 //! listener's writer task ran once, every listener's queue would fill, and
 //! the room would drop the listeners as too slow (with flood control off,
-//! `--flood-rate 0`, that is exactly what happened). So the reader hands
-//! the thread back after each chunk it reads (`task::yield_now`, in
-//! `src/client.rs`): the writers get their turn, as threads get theirs.
+//! `--flood-rate 0`, that is exactly what happened). So a reader whose read
+//! filled its buffer, and so has more waiting, hands the thread back before
+//! reading on (`task::yield_now`, in `src/client.rs`): the writers get their
+//! turn, as threads get theirs.
 //!
 //! **What happens underneath.** The runtime registers each socket once with
 //! the kernel's readiness service: `epoll` on Linux, `kqueue` on macOS and
