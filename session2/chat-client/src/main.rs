@@ -62,6 +62,9 @@ const MAX_FRAME: u32 = 1024 * 1024;
 const MAX_LINE: u64 = 64 * 1024;
 /// What a server with every place taken says before it closes (step 8).
 const SERVER_FULL: &[u8] = b"SERVER: server is full";
+/// What it says to one more connection from an address that holds as many
+/// as it allows (step 8's `--max-per-host`).
+const TOO_MANY_FROM_HERE: &[u8] = b"SERVER: too many connections from your address";
 /// The keys that end the keyboard's input on this system.
 const END_OF_INPUT: &str = if cfg!(windows) {
     "Ctrl-Z then Enter"
@@ -414,6 +417,13 @@ fn finish(end: End, leaving: bool) -> ! {
         End::Closed { after } if after == SERVER_FULL => {
             eprintln!(
                 "chat-client: every place in the room is taken; try again when someone has left."
+            );
+            1
+        }
+        End::Closed { after } if after == TOO_MANY_FROM_HERE => {
+            eprintln!(
+                "chat-client: this address already has every connection the server allows one \
+                 address; close one of them (another terminal?) and try again."
             );
             1
         }

@@ -278,7 +278,21 @@ fn a_server_closing_unasked_is_reported_and_fails() {
     server.join().unwrap();
 }
 
-/// Step 6 with every place taken: one line, then a close without reading
+#[test]
+fn too_many_connections_from_one_address_is_explained() {
+    let (port, server) = fake_server(|mut client| {
+        client.expect_line("erin");
+        client.send_line("SERVER: too many connections from your address");
+    });
+    let mut erin = Running::start(port, &["--name", "erin"]);
+    erin.expect_printed("SERVER: too many connections from your address");
+    let status = erin.wait();
+    assert_eq!(status.code(), Some(1), "stderr:\n{}", erin.stderr());
+    erin.expect_stderr("chat-client: this address already has every connection");
+    server.join().unwrap();
+}
+
+/// Step 8 with every place taken: one line, then a close without reading
 /// the name the client sent, which TCP turns into a reset. The client must
 /// read that as the server's answer, not as a crash.
 #[test]
