@@ -143,7 +143,7 @@ const WRONG: &[Wrong] = &[
         files: &[],
         expect: &[
             ("three lines in one write", "framing"),
-            ("\\r\\n endings, empty lines", "framing"),
+            ("\\r\\n endings", "framing"),
         ],
     },
     Wrong {
@@ -155,7 +155,21 @@ const WRONG: &[Wrong] = &[
             "",
         )],
         files: &[],
-        expect: &[("\\r\\n endings, empty lines", "carriage-return")],
+        expect: &[("\\r\\n endings", "carriage-return")],
+    },
+    Wrong {
+        // Every `\r` dropped, where only the one ending a line goes:
+        // `tick\rtock` reaches the others as `ticktock`.
+        name: "ex4-every-cr",
+        exercise: 4,
+        edits: &[(
+            "src/lines.rs",
+            "    let line = line.strip_suffix(b\"\\r\").unwrap_or(line);\n    \
+             String::from_utf8_lossy(line).into_owned()",
+            "    String::from_utf8_lossy(line).replace('\\r', \"\")",
+        )],
+        files: &[],
+        expect: &[("\\r\\n endings", "inner-carriage-return")],
     },
     Wrong {
         // The Python lesson's server: its framing is right; it passes empty
@@ -165,7 +179,7 @@ const WRONG: &[Wrong] = &[
         edits: &[],
         files: &[("src/main.rs", LESSON_SERVER)],
         expect: &[
-            ("\\r\\n endings, empty lines", "empty-line"),
+            ("\\r\\n endings", "empty-line"),
             ("EXIT, bye and /quit get DONE", "nothing-arrived"),
         ],
     },
