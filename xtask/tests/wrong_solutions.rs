@@ -44,6 +44,12 @@ struct Wrong {
 
 const LESSON_SERVER: &str = include_str!("wrong/lesson_server.rs");
 
+/// Exercise 5's race scenario (a part of its title).
+const RACE: &str = "pairs racing for";
+
+/// The wrong solution whose rename checks, unlocks, then takes the name.
+const RACY_RENAME: &str = "ex5-check-then-set";
+
 const WRONG: &[Wrong] = &[
     Wrong {
         name: "ex1-whole-buffer",
@@ -195,22 +201,30 @@ const WRONG: &[Wrong] = &[
         files: &[],
         expect: &[
             ("a taken name (in any case) is refused", "stopped-answering"),
-            ("four clients racing for one name", "stopped-answering"),
+            (RACE, "stopped-answering"),
         ],
     },
     Wrong {
-        // Check, unlock, then take: the race the README shows with a sleep.
-        name: "ex5-check-then-set",
+        // Check, unlock, then take, as a student writes it: the name is
+        // checked under one lock (the guard is dropped at the end of the
+        // statement), then taken under another. No sleep in between: the
+        // race scenario must catch it as it is.
+        name: RACY_RENAME,
         exercise: 5,
         edits: &[(
             "src/main.rs",
-            "        .any(|m| m.addr != peer && m.name.to_lowercase() == new.to_lowercase());\n",
-            "        .any(|m| m.addr != peer && m.name.to_lowercase() == new.to_lowercase());\n    \
-             drop(room);\n    std::thread::sleep(std::time::Duration::from_millis(20));\n    let mut \
-             room = clients.lock().unwrap();\n",
+            "    let mut room = clients.lock().unwrap();\n    let taken = room\n        .iter()\n        \
+             .any(|m| m.addr != peer && m.name.to_lowercase() == new.to_lowercase());\n    if taken \
+             {\n        // Still holding the lock, like every write in this step (see `reply`).\n        \
+             return stream.write_all(format!(\"SERVER: the name {new} is taken\\n\").as_bytes());\n    \
+             }\n",
+            "    let taken = clients\n        .lock()\n        .unwrap()\n        .iter()\n        \
+             .any(|m| m.addr != peer && m.name.to_lowercase() == new.to_lowercase());\n    if taken \
+             {\n        return reply(stream, clients, &format!(\"SERVER: the name {new} is taken\"));\n    \
+             }\n    let mut room = clients.lock().unwrap();\n",
         )],
         files: &[],
-        expect: &[("four clients racing for one name", "check-then-set")],
+        expect: &[(RACE, "check-then-set")],
     },
     Wrong {
         // The lesson's real bug: a send to a departed client while others
