@@ -14,9 +14,9 @@
 //! unknown commands already work. `/name` and `/who` only answer "not
 //! written yet".
 //!
-//! Fill in the TODOs in `command` and `rename`, at the bottom of this file
-//! (read README.md for what the grader tries, and hints), then check your
-//! work:
+//! Fill in the TODOs: in `struct Member`, near the top of this file, then
+//! in `command` and `rename`, at the bottom (read README.md for what the
+//! grader tries, and hints), then check your work:
 //!
 //! ```text
 //! cargo xtask check exercise5

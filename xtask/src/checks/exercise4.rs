@@ -32,7 +32,8 @@ pub fn check() -> Check {
                 run: byte_at_a_time,
             },
             Scenario {
-                name: "\\r\\n endings, empty lines and invalid UTF-8 are handled",
+                name: "\\r\\n endings (a \\r inside a line stays), empty lines and invalid UTF-8 \
+                       are handled",
                 run: awkward_input,
             },
             Scenario {
@@ -115,6 +116,13 @@ fn awkward_input(ctx: &Ctx) -> Expect {
             }
         })
         .advice("Ignore empty lines (after dropping the `\\r`), and drop the trailing `\\r`.")?;
+    // Only the `\r` that ends a line goes: one inside it is part of the
+    // text (a progress bar on a terminal is made of them).
+    bob.send(b"tick\rtock\r\n")?;
+    ann.expect(&said(&bob.name, "tick\rtock")).advice(
+        "Drop only the `\\r` that ends a line, right before its `\\n`; a `\\r` inside the line \
+         is text.",
+    )?;
     bob.send(b"caf\xc3\xa9 \xff!\n")?;
     ann.expect(&said(&bob.name, "caf\u{e9} \u{FFFD}!")).advice(
         "Invalid UTF-8 is replaced with U+FFFD (`String::from_utf8_lossy`), never fatal: the \

@@ -114,7 +114,22 @@ pub enum Problem {
 }
 
 impl Problem {
-    /// What was observed, in one sentence: the `got:` line of a report.
+    /// The grader client that saw the problem, if one did.
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            Problem::Timeout { client, .. }
+            | Problem::Closed { client, .. }
+            | Problem::Reset { client, .. }
+            | Problem::SendFailed { client, .. }
+            | Problem::Mismatch { client, .. }
+            | Problem::NotSilent { client, .. }
+            | Problem::OwnWords { client, .. }
+            | Problem::FrameTooLong { client, .. } => Some(client),
+            _ => None,
+        }
+    }
+
+    /// What was observed, in one sentence (see also [`Failure::observed`]).
     pub fn observed(&self) -> String {
         match self {
             Problem::Refused { addr } => format!("connection to {addr} refused"),
@@ -254,6 +269,10 @@ pub struct Failure {
     /// The scenario's own diagnosis, which replaces the general one (again
     /// only while the server is alive and answering).
     pub finding: Option<Finding>,
+    /// What the failed wait had already accepted, in order, when a client
+    /// waited for several messages (`Peer::expect_all`): the problem came
+    /// after these.
+    pub before: Vec<Vec<u8>>,
 }
 
 impl Failure {
@@ -263,6 +282,47 @@ impl Failure {
             expected: expected.into(),
             advice: None,
             finding: None,
+            before: Vec::new(),
+        }
+    }
+
+    /// The same failure, coming after `before`: the messages the wait had
+    /// accepted (each as it travels, with its newline or length).
+    pub fn after(mut self, before: Vec<Vec<u8>>) -> Failure {
+        self.before = before;
+        self
+    }
+
+    /// What was observed, in one sentence: the `got:` line of a report. A
+    /// wait for several messages tells what it received first, in order,
+    /// then what contradicted it.
+    pub fn observed(&self) -> String {
+        /// The most earlier messages shown (the latest ones).
+        const SHOWN: usize = 8;
+        let observed = self.problem.observed();
+        let Some(client) = self.problem.client() else {
+            return observed;
+        };
+        if self.before.is_empty() {
+            return observed;
+        }
+        let skipped = self.before.len().saturating_sub(SHOWN);
+        let mut shown: Vec<String> = self.before[skipped..]
+            .iter()
+            .map(|m| escape_shortened(m))
+            .collect();
+        if skipped > 0 {
+            shown.insert(0, format!("{skipped} earlier messages"));
+        }
+        let earlier = shown.join(", then ");
+        match &*self.problem {
+            Problem::Mismatch { got, .. } | Problem::NotSilent { got, .. } => {
+                format!(
+                    "{client} received {earlier}, then {}",
+                    escape_shortened(got)
+                )
+            }
+            _ => format!("{client} received {earlier}; then {observed}"),
         }
     }
 

@@ -541,12 +541,26 @@ fn line_cuts(client: &str, got: &[u8], wanted: Option<&[u8]>, followed: &[u8]) -
         .iter()
         .filter_map(|line| line.strip_prefix(&prefix))
         .collect();
-    if texts.iter().any(|text| text.contains('\r')) {
+    if texts.iter().any(|text| text.ends_with('\r')) {
         return Some(Words::closed(
             "carriage-return",
             format!(
                 "A `\\r` came through: {client} received {shown}. Drop the trailing `\\r` of \
                  each line (Windows clients end lines with `\\r\\n`)."
+            ),
+        ));
+    }
+    if wanted_text.contains('\r') && texts.first() == Some(&wanted_text.replace('\r', "").as_str())
+    {
+        return Some(Words::closed(
+            "inner-carriage-return",
+            format!(
+                "A `\\r` inside a line was dropped: {client} received {shown} where {} was due. \
+                 Only a trailing `\\r` is dropped, the one right before the `\\n` (Windows \
+                 clients end lines with `\\r\\n`); a `\\r` anywhere else is part of the text \
+                 and goes through. Remove the last byte only if it is a `\\r`, not every `\\r` \
+                 of the line.",
+                escape_shortened(format!("{wanted}\n").as_bytes())
             ),
         ));
     }
@@ -739,6 +753,17 @@ mod tests {
         );
         assert_eq!(id(&problem), "empty-line");
         let problem = mismatch("bob: from windows\n", "bob: from windows\r\n", "");
+        assert_eq!(id(&problem), "carriage-return");
+        // Only the trailing `\r` goes: one inside the line stays.
+        let problem = mismatch("bob: x\ry\n", "bob: xy\n", "");
+        assert_eq!(id(&problem), "inner-carriage-return");
+        assert!(
+            for_problem(&problem, true)
+                .text
+                .contains("Only a trailing `\\r` is dropped"),
+            "{problem:?}"
+        );
+        let problem = mismatch("bob: x\ry\n", "bob: x\ry\r\n", "");
         assert_eq!(id(&problem), "carriage-return");
         // Another text altogether is just a different message.
         let problem = mismatch("bob: hi\n", "SERVER: bob has left the chat.\n", "");

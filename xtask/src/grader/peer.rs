@@ -397,6 +397,7 @@ impl Peer {
                     return Err(Stop::Eof);
                 }
                 Ok(n) => {
+                    acknowledge_now(&self.stream);
                     self.heard.store(true, Ordering::Relaxed);
                     if !self.is_quiet() {
                         self.log.push(
@@ -636,6 +637,58 @@ impl Peer {
         fits: impl Fn(&str) -> bool,
     ) -> Expect<String> {
         self.receive_checked(description, fits, None)
+    }
+
+    /// Receives messages until each of `wanted` has come, in any order,
+    /// each fitting one of them once; returns them in the order they came.
+    /// For a client that waits for several messages whose order the server
+    /// decides (a rename notice and an error, from two threads). A message
+    /// that fits none of those still due fails the wait, and the failure
+    /// shows it after those the wait had accepted, in order: the
+    /// contradiction is often the pair, not the last line alone.
+    pub fn expect_all(&mut self, wanted: &[Wanted]) -> Expect<Vec<String>> {
+        let descriptions: Vec<String> = wanted.iter().map(|w| w.describe(self)).collect();
+        let expected = match descriptions.as_slice() {
+            [one] => format!("{} receives {one}", self.label),
+            _ => format!(
+                "{} receives, in any order, {}",
+                self.label,
+                and_list(&descriptions)
+            ),
+        };
+        let waited = self.timeouts.wait();
+        let mut due: Vec<usize> = (0..wanted.len()).collect();
+        let mut accepted: Vec<Vec<u8>> = Vec::new();
+        let mut texts = Vec::new();
+        let wire = self.wire;
+        let encoded = |accepted: &[Vec<u8>]| accepted.iter().map(|m| encode(wire, m)).collect();
+        while !due.is_empty() {
+            let message = match self.next_message(Instant::now() + waited, waited) {
+                Ok(message) => message,
+                Err(problem) => {
+                    return Err(Failure::new(problem, expected).after(encoded(&accepted)));
+                }
+            };
+            let text = String::from_utf8_lossy(&message).into_owned();
+            if let Some(k) = due.iter().position(|&i| (wanted[i].fits)(&text)) {
+                due.remove(k);
+                accepted.push(message);
+                texts.push(text);
+                continue;
+            }
+            let still_due: Vec<String> = due.iter().map(|&i| descriptions[i].clone()).collect();
+            let exact = match due.as_slice() {
+                [i] => wanted[*i].exact.clone(),
+                _ => None,
+            };
+            let problem = self.unexpected(
+                &message,
+                or_list(&still_due),
+                exact.as_deref().map(str::as_bytes),
+            );
+            return Err(Failure::new(problem, expected).after(encoded(&accepted)));
+        }
+        Ok(texts)
     }
 
     fn receive_checked(
@@ -878,6 +931,77 @@ impl Peer {
     }
 }
 
+/// One of the messages a client waits for among others (see
+/// [`Peer::expect_all`]): how to recognise it, and what it is in words.
+pub struct Wanted<'a> {
+    description: Option<String>,
+    /// The exact message, when one is due (the hints compare bytes with it).
+    exact: Option<String>,
+    fits: Box<dyn Fn(&str) -> bool + 'a>,
+}
+
+impl<'a> Wanted<'a> {
+    /// Exactly `message`.
+    pub fn exactly(message: &str) -> Wanted<'a> {
+        let owned = message.to_string();
+        Wanted {
+            description: None,
+            exact: Some(message.to_string()),
+            fits: Box::new(move |text| text == owned),
+        }
+    }
+
+    /// Any message that `fits`, described as `description`.
+    pub fn matching(description: impl Into<String>, fits: impl Fn(&str) -> bool + 'a) -> Self {
+        Wanted {
+            description: Some(description.into()),
+            exact: None,
+            fits: Box::new(fits),
+        }
+    }
+
+    fn describe(&self, peer: &Peer) -> String {
+        match (&self.description, &self.exact) {
+            (Some(description), _) => description.clone(),
+            (None, Some(message)) => peer.describe(message),
+            (None, None) => "a message".to_string(),
+        }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[impl AsRef<str>]) -> String {
+    joined(items, "and")
+}
+
+/// `a`, `a or b`, `a, b or c`.
+pub fn or_list(items: &[impl AsRef<str>]) -> String {
+    joined(items, "or")
+}
+
+fn joined(items: &[impl AsRef<str>], word: &str) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    match items.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
+    }
+}
+
+/// Acknowledges what just arrived at once, where the system allows it
+/// (Linux's `TCP_QUICKACK`). A server that writes two small messages in a
+/// row to one client (a rename notice, then an error) has the second held
+/// back by Nagle's algorithm until the first is acknowledged, and a client
+/// that delays its acknowledgement (40 ms on Linux) slows every such
+/// exchange to a crawl: the rename race could race 25 times a second
+/// instead of hundreds. Elsewhere the system's own timing stays.
+fn acknowledge_now(stream: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = SockRef::from(stream).set_quickack(true);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = stream;
+}
+
 /// `payload` as one message on `wire`.
 pub fn encode(wire: Wire, payload: &[u8]) -> Vec<u8> {
     match wire {
@@ -898,6 +1022,74 @@ pub fn encode(wire: Wire, payload: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A grader client of a server that sends `bytes` at once, then closes.
+    fn receiving(bytes: &[u8]) -> Peer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let links = Links {
+            log: Log::default(),
+            timeouts: Timeouts::new(Duration::from_millis(500)),
+            room: Arc::new(Room::new(false)),
+            connections: Arc::default(),
+            slow_readers: Arc::default(),
+            heard: Arc::default(),
+        };
+        let addr = listener.local_addr().unwrap();
+        let peer = Peer::connect("bob", addr, Wire::Lines, false, links).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(bytes).unwrap();
+        peer
+    }
+
+    fn notice_and_error() -> [Wanted<'static>; 2] {
+        [
+            Wanted::exactly("SERVER: cat is now zoe"),
+            Wanted::matching("an error", |line| line.contains(" is taken")),
+        ]
+    }
+
+    #[test]
+    fn several_messages_are_awaited_in_any_order() {
+        let mut bob = receiving(b"SERVER: the name zoe is taken\nSERVER: cat is now zoe\n");
+        let got = bob.expect_all(&notice_and_error()).unwrap();
+        assert_eq!(
+            got,
+            ["SERVER: the name zoe is taken", "SERVER: cat is now zoe"]
+        );
+    }
+
+    #[test]
+    fn a_contradiction_is_shown_after_what_the_wait_accepted() {
+        let mut bob = receiving(
+            b"SERVER: cat is now zoe\nSERVER: dan is now zoe\nSERVER: the name zoe is taken\n",
+        );
+        let failure = bob.expect_all(&notice_and_error()).unwrap_err();
+        assert_eq!(
+            failure.expected,
+            r#"bob receives, in any order, the line "SERVER: cat is now zoe\n" and an error"#
+        );
+        assert_eq!(
+            failure.observed(),
+            r#"bob received "SERVER: cat is now zoe\n", then "SERVER: dan is now zoe\n""#
+        );
+        // Nothing more: what the wait accepted comes first, then the silence.
+        let mut bob = receiving(b"SERVER: cat is now zoe\n");
+        let failure = bob.expect_all(&notice_and_error()).unwrap_err();
+        assert_eq!(
+            failure.observed(),
+            r#"bob received "SERVER: cat is now zoe\n"; then the server closed bob's connection while it waited for a line"#
+        );
+    }
+
+    #[test]
+    fn lists_read_as_english() {
+        let items = |n: usize| -> Vec<String> {
+            ["a", "b", "c"][..n].iter().map(|s| s.to_string()).collect()
+        };
+        assert_eq!(and_list(&items(1)), "a");
+        assert_eq!(and_list(&items(2)), "a and b");
+        assert_eq!(or_list(&items(3)), "a, b or c");
+    }
 
     #[test]
     fn encodes_lines_and_frames() {

@@ -60,7 +60,7 @@ fn body(outcome: &Outcome, colour: bool) -> Vec<String> {
         lines.push(format!(
             "{INDENT}{} {}",
             paint("got:     ", Colour::Bold, colour),
-            failure.problem.observed()
+            failure.observed()
         ));
     }
     lines.push(format!("{INDENT}{}", transcript_legend(outcome, colour)));
@@ -179,7 +179,7 @@ pub fn json_line(exercise: u8, target: &str, outcome: &Outcome) -> String {
             out,
             ",\"expected\":{},\"got\":{},\"diagnosis\":{},\"hint\":{},\"transcript\":[{}]",
             json::string(&failure.expected),
-            json::string(&failure.problem.observed()),
+            json::string(&failure.observed()),
             json::string(outcome.diagnosis.as_ref().map_or("", |d| d.id)),
             json::string(&hint_text(outcome).unwrap_or_default()),
             outcome

@@ -8,6 +8,7 @@
 //! skipped; on a server the grader started for one scenario alone, nothing is
 //! skipped and every line counts.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,7 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Default)]
 pub struct Room {
     shared: bool,
-    ours: Mutex<Vec<String>>,
+    /// This scenario's names, in lower case.
+    ours: Mutex<HashSet<String>>,
     /// Names of probe clients (see `checks/chat.rs`): notices about them
     /// are skipped by every client, whenever they come.
     probes: Mutex<Vec<String>>,
@@ -61,22 +63,25 @@ impl Room {
         text.starts_with("SERVER: ") && names_in(&text).iter().any(|name| self.is_probe(name))
     }
 
-    /// A fresh name starting with `label`, remembered as this scenario's.
+    /// A fresh name starting with `label`, remembered as this scenario's:
+    /// never one it used before, in any case. (Four random characters
+    /// repeat now and then among the thousands of names a race uses, and a
+    /// name given twice would be refused as taken.)
     pub fn unique_name(&self, label: &str) -> String {
-        let name = format!("{label}_{}", random_suffix());
-        self.ours
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(name.clone());
-        name
+        let mut ours = self.ours.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let name = format!("{label}_{}", random_suffix());
+            if ours.insert(name.to_ascii_lowercase()) {
+                return name;
+            }
+        }
     }
 
     fn is_ours(&self, name: &str) -> bool {
         self.ours
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|ours| ours.eq_ignore_ascii_case(name))
+            .contains(&name.to_ascii_lowercase())
     }
 
     /// Whether `message` is about people outside this scenario (only ever on
@@ -156,6 +161,17 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("ann_") && a.len() == 8, "{a}");
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+
+    #[test]
+    fn a_room_never_gives_a_name_twice() {
+        let room = Room::new(false);
+        let mut seen = HashSet::new();
+        // Far more than 36^4 / 1000: four random characters alone would
+        // repeat many times.
+        for _ in 0..20_000 {
+            assert!(seen.insert(room.unique_name("zoe")), "a name came twice");
+        }
     }
 
     #[test]

@@ -56,6 +56,13 @@ impl Timeouts {
         self.wait / 3
     }
 
+    /// The most time a scenario that repeats a race spends repeating it
+    /// (after a minimum of rounds): hundreds of rounds on loopback, and not
+    /// much longer than a scenario takes anyway on a slow network.
+    pub fn race(&self) -> Duration {
+        self.wait / 3
+    }
+
     /// The pause between the pieces of a message sent in pieces, so that the
     /// server's reads are likely to see them separately. Part of the stimulus,
     /// not a way to wait for the server.
