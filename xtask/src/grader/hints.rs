@@ -120,9 +120,9 @@ pub fn stalled_by_slow_reader(slow: &str) -> Words {
              answer, until {slow}'s connection closed. A thread waited on {slow} with the \
              room's lock held: a write to a socket whose buffers are full blocks (so does a \
              push that waits for room in a full queue), and every thread that wants the lock \
-             waits behind it. Never block with the lock held: queue the message without \
-             waiting (`try_send`), write from each client's own thread, and drop a client that \
-             cannot keep up."
+             waits behind it. Never block with the lock held: queue the message in a push that \
+             never waits (a full queue refuses at once), write from each client's own thread, \
+             and drop a client that cannot keep up."
         ),
     )
 }
