@@ -18,4 +18,5 @@ pub mod myip;
 pub mod reset;
 pub mod results;
 pub mod term;
+pub mod watch;
 pub mod workspace;

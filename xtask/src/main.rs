@@ -28,6 +28,7 @@ enum Command {
     /// Print where the workspace is (a sanity check that the alias works).
     Root,
     Check(xtask::check::Args),
+    Watch(xtask::watch::Args),
     List(xtask::list::Args),
     Hint(xtask::hint::Args),
     Myip(xtask::myip::Args),
@@ -59,6 +60,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => xtask::check::run(&args),
+        Command::Watch(args) => xtask::watch::run(&args),
         Command::List(args) => xtask::list::run(&args),
         Command::Hint(args) => xtask::hint::run(&args),
         Command::Myip(args) => xtask::myip::run(&args),
