@@ -38,6 +38,18 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace::root().join("target"))
 }
 
+/// Where the runner keeps what it remembers between runs: the results
+/// `list` shows, the hints seen, the class board to share with. The target
+/// directory (no commit carries it; `cargo clean` forgets it), unless
+/// `XTASK_STATE_DIR` says otherwise: the tests keep a student's own state
+/// out of their way, and theirs out of the student's.
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("XTASK_STATE_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(target_dir)
+}
+
 /// Builds `package` (its binary has the package's name) and returns the
 /// path of the binary. Compiler errors go to the terminal as usual.
 pub fn build_binary(package: &str, profile: Profile) -> anyhow::Result<PathBuf> {

@@ -17,6 +17,7 @@ pub mod list;
 pub mod myip;
 pub mod reset;
 pub mod results;
+pub mod share;
 pub mod term;
 pub mod watch;
 pub mod workspace;

@@ -44,7 +44,7 @@ pub struct Record {
 
 /// Where results are remembered.
 pub fn results_file() -> PathBuf {
-    build::target_dir().join("xtask-results.txt")
+    build::state_dir().join("xtask-results.txt")
 }
 
 /// Reads the remembered results; a missing or garbled file (or line) is
