@@ -1,7 +1,7 @@
-//! `cargo xtask check --share` as a student runs it: a board that is down,
-//! or that never answers, costs one line and at most two seconds, and the
-//! result is printed all the same; `cargo xtask share` remembers and
-//! forgets. Loopback only.
+//! `cargo xtask check --share` as a student runs it: the result reaches a
+//! real class board; a board that is down, or that never answers, costs
+//! one line and at most two seconds, and the result is printed all the
+//! same; `cargo xtask share` remembers and forgets. Loopback only.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use testkit::Server;
+use xtask::build::{self, Profile};
 use xtask::course;
 use xtask::share::wire::SEND_DEADLINE;
 
@@ -127,6 +129,36 @@ fn exercise1_is_there() -> bool {
         return false;
     }
     true
+}
+
+#[test]
+fn a_result_reaches_a_real_board_and_is_on_its_row() {
+    if !exercise1_is_there() {
+        return;
+    }
+    let board = build::build_binary(xtask::board::PACKAGE, Profile::Dev).expect("the board builds");
+    let board = Server::start(board, &[]);
+    let state = TempTarget::new("real");
+    let mut check = xtask(&state);
+    check.args([
+        "check",
+        "exercise1",
+        "--share",
+        &board.addr.to_string(),
+        "--name",
+        "Zoë",
+    ]);
+    let run = run(check);
+    let text = run.text();
+    assert!(text.contains("exercise1: "), "{text}");
+    assert!(
+        text.contains(&format!(
+            "shared the result with the class board at {} as Zoë",
+            board.addr
+        )),
+        "{text}"
+    );
+    board.wait_for_output("row 1 Zoë 127.0.0.1 exercise1 ");
 }
 
 #[test]
