@@ -191,15 +191,21 @@ impl Display {
             terminal::size().map_or((100, 40), |(w, h)| (usize::from(w), usize::from(h)));
         let reports = self.board.reports.load(Ordering::Relaxed);
         let refused = self.board.refused.load(Ordering::Relaxed);
-        let mut lines = vec![paint(
-            &format!(
-                "class board: {} students, {reports} reports, {refused} refused   (Ctrl-C stops it)",
-                rows.len()
-            ),
-            Colour::Bold,
-            self.colour,
-        )];
-        lines.extend(self.header.iter().cloned());
+        // Every line on one screen line (cut before painting), so that the
+        // screen holds what was counted.
+        let fit = |text: &str, colour: Colour| {
+            let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+            paint(&cut, colour, self.colour)
+        };
+        let title = format!(
+            "class board: {} students, {reports} reports, {refused} refused   (Ctrl-C stops it)",
+            rows.len()
+        );
+        let mut lines = vec![fit(&title, Colour::Bold)];
+        lines.extend(self.header.iter().map(|line| {
+            let cut: String = line.chars().take(width.saturating_sub(1)).collect();
+            cut
+        }));
         lines.push(String::new());
         let mut table = show::table(
             rows,
@@ -211,14 +217,10 @@ impl Display {
         let mut footer = Vec::new();
         footer.push(String::new());
         if let Some(refusal) = &self.last_refusal {
-            footer.push(paint(
-                &format!("last refused: {refusal}"),
-                Colour::Yellow,
-                self.colour,
-            ));
+            footer.push(fit(&format!("last refused: {refusal}"), Colour::Yellow));
         }
         if let Some(csv) = &self.csv {
-            footer.push(paint(&csv.status(), Colour::Dim, self.colour));
+            footer.push(fit(&csv.status(), Colour::Dim));
         }
         // Rows that do not fit are left out, and said so: the CSV has them.
         let room = height.saturating_sub(lines.len() + footer.len() + 2);
