@@ -9,11 +9,9 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use anyhow::Context;
-
-use crate::build::{self, Profile};
+use crate::build;
 use crate::share::wire::DEFAULT_PORT;
 
 /// The package that is the board.
@@ -64,23 +62,5 @@ impl Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    // The first run builds the board (a minute or so); say why it waits.
-    // (On stderr: the board's first stdout line is `listening on`.)
-    let binary = build::target_dir()
-        .join("debug")
-        .join(format!("{PACKAGE}{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        eprintln!("building the class board (the first time only)...");
-    }
-    let binary = build::build_binary(PACKAGE, Profile::Dev)?;
-    let status = Command::new(&binary)
-        .args(args.to_command_line())
-        .status()
-        .with_context(|| format!("cannot run {}", binary.display()))?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        // Stopped by a signal (Ctrl-C): as a shell reports it.
-        None => ExitCode::from(130),
-    })
+    build::run_package(PACKAGE, "the class board", &args.to_command_line())
 }

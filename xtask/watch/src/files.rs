@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use notify::{EventKind, PollWatcher, RecursiveMode, Watcher};
 
-use crate::results;
+use xtask::results;
 
 /// How long the files must stay quiet after a save before grading: an
 /// editor that writes three files (or a file and a backup) is one save.

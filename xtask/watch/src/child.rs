@@ -1,6 +1,7 @@
 //! The commands `watch` runs for the student: `check`, `hint` and `list`,
-//! as this very program's subcommands, so what they print is exactly what
-//! they print in a terminal of their own (colours included).
+//! as subcommands of the runner beside it (`xtask`, in the same target
+//! directory), so what they print is exactly what they print in a terminal
+//! of their own (colours included).
 //!
 //! A grading is a process tree: the check, its `cargo build` (and rustc),
 //! the servers it grades. Stopping one (a new save, `n`, `q`, Ctrl-C) stops
@@ -9,20 +10,33 @@
 //! ends the tree.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Sender;
 use std::thread;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 /// The longest line passed on (a runaway line is cut, not buffered whole).
 const MAX_LINE: u64 = 64 * 1024;
 
-/// This program, running `args`, its output piped to us. With `colour`,
-/// it and cargo colour their output as they would on a terminal.
+/// The runner (`cargo xtask`'s binary), beside this one.
+fn runner() -> anyhow::Result<PathBuf> {
+    let here = std::env::current_exe().context("cannot find where watch mode runs from")?;
+    let runner = here.with_file_name(format!("xtask{}", std::env::consts::EXE_SUFFIX));
+    if !runner.is_file() {
+        bail!(
+            "cannot find the runner at {}: run `cargo xtask watch`",
+            runner.display()
+        );
+    }
+    Ok(runner)
+}
+
+/// The runner, running `args`, its output piped to us. With `colour`, it
+/// and cargo colour their output as they would on a terminal.
 pub fn subcommand(args: &[String], colour: bool) -> anyhow::Result<Command> {
-    let exe = std::env::current_exe().context("cannot find this program to run it again")?;
-    let mut command = Command::new(exe);
+    let mut command = Command::new(runner()?);
     command
         .args(args)
         .stdin(Stdio::null())
@@ -41,7 +55,7 @@ pub fn subcommand(args: &[String], colour: bool) -> anyhow::Result<Command> {
 pub fn output_lines(args: &[String], colour: bool) -> anyhow::Result<Vec<String>> {
     let output = subcommand(args, colour)?
         .output()
-        .context("cannot run this program again")?;
+        .context("cannot run the runner")?;
     let mut lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(str::to_string)
@@ -183,4 +197,50 @@ fn pass_on<E: Send + 'static>(
         }
         let _ = tx.send(wrap(id, Said::Closed));
     });
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Stopping a grading stops what it started too: a build, the servers
+    /// under test. Played here by a shell that starts a sleeper.
+    #[test]
+    fn stopping_a_grading_stops_everything_it_started() {
+        let alive = |pid: u32| {
+            // A zombie is as good as gone: it runs nothing.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|stat| !stat.contains(") Z "))
+                .unwrap_or(false)
+        };
+        if !std::path::Path::new("/proc/self/stat").exists() {
+            println!("note: no /proc here: cannot see the sleeper; skipped");
+            return;
+        }
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "sleep 300 & echo $!; wait"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let (tx, rx) = mpsc::channel();
+        let grading = Grading::start(command, 1, tx, |id, said| (id, said)).unwrap();
+        let pid = match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            (1, Said::Line(line)) => line.trim().parse::<u32>().unwrap(),
+            other => panic!("expected the sleeper's pid, got {other:?}"),
+        };
+        assert!(alive(pid), "the sleeper runs");
+        grading.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "the sleeper {pid} outlived its grading"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

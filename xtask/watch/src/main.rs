@@ -1,20 +1,22 @@
-//! `cargo xtask watch`: rustlings' watch mode for the course. It starts on
-//! the first exercise not passing yet (from the results `list` keeps),
-//! grades it on every save under its folder, and shows the result exactly
-//! as `check` prints it (it runs `check`), under a progress line. One key
-//! each: `h` the next hint, `n` the next exercise, `l` the list, `r` grade
-//! again, `q` (or Ctrl-C) quit.
+//! Watch mode, behind `cargo xtask watch`: rustlings' watch mode for the
+//! course. It starts on the first exercise not passing yet (from the
+//! results `list` keeps), grades it on every save under its folder, and
+//! shows the result exactly as `check` prints it (it runs `check`), under
+//! a progress line. One key each: `h` the next hint, `n` the next exercise,
+//! `l` the list, `r` grade again, `q` (or Ctrl-C) quit.
 //!
 //! Saves are noticed by the system's file events; where those never come
 //! (WSL 2 on a Windows drive, network folders) `watch` sees the save by its
 //! modification time and proposes polling (`p`, or `--poll` from the
 //! start); `--manual` grades on `r` only. See `files.rs`.
+//!
+//! Its own package (see `xtask/src/watch.rs`): a plain `cargo xtask check`
+//! does not compile the file watcher and the terminal crate.
 
-pub mod child;
-pub mod files;
-pub mod screen;
+mod child;
+mod files;
+mod screen;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,35 +24,29 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use clap::Parser;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use xtask::course::{self, EXERCISES, Package};
+use xtask::list;
+use xtask::results;
+use xtask::term::{self, Colour};
 
-use crate::course::{self, EXERCISES, Package};
-use crate::list;
-use crate::results;
-use crate::term::{self, Colour};
 use child::{Grading, Said};
 use files::{FileWatcher, Mode, Silence, Trigger};
 use screen::{RawMode, Screen};
 
 /// Grade the current exercise on every save; one key for hint, next, list.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// The exercise to start on (default: the first one not passing yet).
-    #[arg(value_parser = course::parse_exercise)]
-    pub exercise: Option<u8>,
-    /// Look for saves every second instead of waiting for the system to
-    /// report them (WSL 2 on a Windows drive, network folders).
-    #[arg(long, conflicts_with = "manual")]
-    pub poll: bool,
-    /// Watch no files: grade when you press r.
-    #[arg(long)]
-    pub manual: bool,
+#[derive(Parser)]
+#[command(name = "cargo xtask watch", version, about)]
+struct Cli {
+    #[command(flatten)]
+    args: xtask::watch::Args,
 }
 
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
+enum Command {
     Hint,
     Next,
     List,
@@ -60,7 +56,7 @@ pub enum Command {
 }
 
 /// The command a key press means, if any.
-pub fn command_for(key: &KeyEvent) -> Option<Command> {
+fn command_for(key: &KeyEvent) -> Option<Command> {
     if key.kind != KeyEventKind::Press {
         // Windows reports releases too.
         return None;
@@ -84,7 +80,7 @@ pub fn command_for(key: &KeyEvent) -> Option<Command> {
 }
 
 /// Where to start: the first exercise not passing, else the last one.
-pub fn starting_exercise(passing: &[(u8, bool)]) -> Option<u8> {
+fn starting_exercise(passing: &[(u8, bool)]) -> Option<u8> {
     passing
         .iter()
         .find(|(_, passes)| !passes)
@@ -114,13 +110,19 @@ enum Event {
 /// How often the loop wakes up with nothing to do (to see quiet files).
 const TICK: Duration = Duration::from_millis(50);
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        bail!(
-            "cargo xtask watch needs a terminal (it reads single keys); in a script, use \
-             `cargo xtask check exerciseN`"
-        );
+fn main() -> ExitCode {
+    // As the runner says errors: one plain line.
+    match run(&Cli::parse().args) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn run(args: &xtask::watch::Args) -> anyhow::Result<ExitCode> {
+    xtask::watch::needs_a_terminal()?;
     let passing = list::passing();
     let n = match args.exercise {
         Some(n) => n,

@@ -10,7 +10,7 @@ use crossterm::cursor::{MoveToColumn, MoveToPreviousLine};
 use crossterm::terminal::{self, Clear, ClearType};
 use crossterm::{execute, queue};
 
-use crate::term::{Colour, paint};
+use xtask::term::{Colour, paint};
 
 /// Raw mode, while it lives: dropping it (also on a panic) gives the
 /// terminal back as it was.
