@@ -5,7 +5,8 @@
 //! It listens like every server of the course (port 65434; first stdout
 //! line `listening on IP:PORT`, then the address students should use) and
 //! keeps a table on the terminal: one row per student and address, one
-//! column per exercise, the stuck in reverse video. `--csv FILE` keeps the
+//! column per exercise (`passed`, `3/6 missing-newline`, `does not build`,
+//! or `-`), the stuck in reverse video. `--csv FILE` keeps the
 //! same table as CSV for a gradebook. Output that is not a terminal (a
 //! file, a pipe) gets one line per report instead.
 //!
@@ -197,9 +198,12 @@ impl Display {
             let cut: String = text.chars().take(width.saturating_sub(1)).collect();
             paint(&cut, colour, self.colour)
         };
+        let students = match rows.len() {
+            1 => "1 student".to_string(),
+            n => format!("{n} students"),
+        };
         let title = format!(
-            "class board: {} students, {reports} reports, {refused} refused   (Ctrl-C stops it)",
-            rows.len()
+            "class board: {students}, {reports} reports, {refused} refused   (Ctrl-C stops it)"
         );
         let mut lines = vec![fit(&title, Colour::Bold)];
         lines.extend(self.header.iter().map(|line| {
