@@ -34,16 +34,13 @@ pub fn cell_text(cell: Option<&Cell>) -> String {
 }
 
 /// The note on a row: a name shared with (or looking like) an earlier
-/// row's from another address, and how long the student has been stuck.
+/// row's from another address (the address column shows which), and how
+/// long the student has been stuck. Short: it must fit beside the table.
 pub fn note(row: &Row, now: Instant, stuck_after: Duration) -> String {
     let mut parts = Vec::new();
     match row.twin {
-        Some(Twin::SameName { row }) => {
-            parts.push(format!("same name as row {row}, another address"))
-        }
-        Some(Twin::LooksLike { row }) => {
-            parts.push(format!("name looks like row {row}'s, another address"))
-        }
+        Some(Twin::SameName { row }) => parts.push(format!("same name as row {row}")),
+        Some(Twin::LooksLike { row }) => parts.push(format!("looks like row {row}'s name")),
         None => {}
     }
     if let Some((exercise, failing)) = row.stuck(now, stuck_after) {
@@ -309,10 +306,7 @@ mod tests {
             lines[2].starts_with("2,\"'=HYPERLINK(\"\"x\"\")\",10.0.0.5,,3/6 missing-newline,"),
             "{csv}"
         );
-        assert!(
-            lines[2].ends_with(",12:04:31,\"same name as row 1, another address\""),
-            "{csv}"
-        );
+        assert!(lines[2].ends_with(",12:04:31,same name as row 1"), "{csv}");
         let table = table(&rows, t0, Duration::from_secs(600), 500, false);
         let words: Vec<&str> = table[1].split_whitespace().collect();
         assert_eq!(
