@@ -160,7 +160,10 @@ fn run(args: &xtask::watch::Args) -> anyhow::Result<ExitCode> {
     watch.start_watching();
     watch.grade();
     watch.main_loop(&rx, &stop);
+    let interrupted = watch.grading.is_some();
     watch.stop_grading();
+    let parting = watch.parting_words(interrupted);
+    watch.screen.set_footer(parting);
     watch.screen.finish();
     Ok(ExitCode::SUCCESS)
 }
@@ -481,6 +484,27 @@ impl Watch {
                 self.exercise
             ),
             format!("{keys}   (watch {how})"),
+        ]
+    }
+}
+
+impl Watch {
+    /// The footer left on the screen after `q`: no keys any more.
+    fn parting_words(&self, interrupted: bool) -> Vec<String> {
+        let (passing, total) = self.progress;
+        let doing = match (interrupted, self.verdict) {
+            (true, _) => "grading stopped",
+            (false, Some(Verdict::Passed)) => "passing",
+            (false, Some(Verdict::Failed)) => "not passing yet",
+            (false, None) => "not graded",
+        };
+        vec![
+            format!(
+                "{}   exercise{}: {doing}",
+                list::progress_line(passing, total),
+                self.exercise
+            ),
+            "watch stopped: `cargo xtask watch` starts again where you are".to_string(),
         ]
     }
 }
