@@ -185,22 +185,27 @@ pub fn table(
 }
 
 /// Shrinks the widest columns until the line fits `width` (two spaces
-/// between columns), none below a few characters.
+/// between columns), none below a few characters: the exercise columns
+/// first (their full text is in the CSV), the others (the name, the note
+/// that marks a twin or the stuck) only if that is not enough.
 fn fit(widths: &mut [usize], width: usize) {
     const NARROWEST: usize = 6;
+    let exercises = 3..3 + EXERCISES.count();
     let total =
         |widths: &[usize]| widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-    while total(widths) > width {
-        let Some((widest, w)) = widths
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(_, w)| *w > NARROWEST)
-            .max_by_key(|(_, w)| *w)
-        else {
-            return;
-        };
-        widths[widest] = w - 1;
+    for first in [true, false] {
+        while total(widths) > width {
+            let Some((widest, w)) = widths
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(i, w)| *w > NARROWEST && (!first || exercises.contains(i)))
+                .max_by_key(|(_, w)| *w)
+            else {
+                break;
+            };
+            widths[widest] = w - 1;
+        }
     }
 }
 
@@ -315,6 +320,23 @@ mod tests {
             "{table:?}"
         );
         assert!(table[2].contains("3/6 missing-newline"), "{table:?}");
+    }
+
+    #[test]
+    fn the_note_is_cut_last() {
+        let t0 = Instant::now();
+        let mut twin = row(
+            "alice",
+            &[(1, failing()), (2, failing()), (3, failing())],
+            t0,
+        );
+        twin.twin = Some(Twin::SameName { row: 1 });
+        let table = table(&[twin], t0, Duration::from_secs(600), 100, false);
+        assert!(table[1].ends_with("same name as row 1"), "{table:#?}");
+        assert!(
+            table.iter().all(|line| line.chars().count() <= 100),
+            "{table:#?}"
+        );
     }
 
     #[test]
