@@ -1,8 +1,9 @@
 //! Building the course's packages and finding their binaries. Every command
 //! that runs a server or a client (check, demo, bench) builds it through here.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 
@@ -36,6 +37,18 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace::root().join("target"))
+}
+
+/// Where the runner keeps what it remembers between runs: the results
+/// `list` shows, the hints seen, the class board to share with. The target
+/// directory (no commit carries it; `cargo clean` forgets it), unless
+/// `XTASK_STATE_DIR` says otherwise: the tests keep a student's own state
+/// out of their way, and theirs out of the student's.
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("XTASK_STATE_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(target_dir)
 }
 
 /// Builds `package` (its binary has the package's name) and returns the
@@ -84,4 +97,28 @@ pub fn build_binaries(packages: &[&str], profile: Profile) -> anyhow::Result<Vec
             Ok(binary)
         })
         .collect()
+}
+
+/// Builds `package` (saying on stderr, the first time, that `what` is
+/// being built, since it takes a while), then runs its binary with `args`
+/// in this terminal and ends as it ends. For the tools with dependencies
+/// a plain `check` should not compile: the class board, watch mode.
+pub fn run_package(package: &str, what: &str, args: &[OsString]) -> anyhow::Result<ExitCode> {
+    let binary = target_dir()
+        .join(Profile::Dev.dir())
+        .join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        eprintln!("building {what} (the first time only)...");
+    }
+    let binary = build_binary(package, Profile::Dev)?;
+    let status = Command::new(&binary)
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // Stopped by a signal (Ctrl-C): as a shell reports it.
+        None => ExitCode::from(130),
+    })
 }

@@ -17,6 +17,7 @@ use crate::grader::report::{
 use crate::grader::timeouts::{DEFAULT_WAIT_SECS, Timeouts};
 use crate::grader::{self, Options, Report, Target};
 use crate::results::{self, Graded};
+use crate::share::{self, Sharer, wire};
 use crate::term::{self, Colour, paint};
 
 /// Grade an exercise: `cargo xtask check exercise4` (or `4`).
@@ -51,8 +52,15 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Only list the scenarios the grader tries, one title a line; grade nothing.
-    #[arg(long, conflicts_with_all = ["all", "addr", "json", "verbose"])]
+    #[arg(long, conflicts_with_all = ["all", "addr", "json", "verbose", "share"])]
     pub list: bool,
+    /// Send the result to your instructor's class board too, at HOST or
+    /// HOST:PORT (`cargo xtask share` remembers it for every check).
+    #[arg(long, value_name = "HOST[:PORT]", conflicts_with_all = ["solution", "step", "addr"])]
+    pub share: Option<String>,
+    /// Your name on the class board (with --share).
+    #[arg(long, conflicts_with_all = ["solution", "step", "addr"])]
+    pub name: Option<String>,
 }
 
 /// Which kind of package is graded.
@@ -117,6 +125,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         json: args.json,
         details: !args.all || args.verbose,
     };
+    // Only the student's own exercises go to the class board.
+    let mut sharer = if args.flavour() == Flavour::Exercise && args.addr.is_none() {
+        let remembered = share::read_settings(&share::settings_file());
+        share::destination(args.share.as_deref(), args.name.as_deref(), &remembered)?
+            .map(Sharer::start)
+    } else {
+        None
+    };
     if let Some(addr) = &args.addr {
         let n = args
             .exercise
@@ -137,6 +153,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 if flavour == Flavour::Exercise {
                     results::remember(n, &package, Graded::DoesNotBuild);
                 }
+                share_result(&mut sharer, n, None);
+                out.shared(sharer);
                 return Err(error);
             }
         };
@@ -144,6 +162,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         if flavour == Flavour::Exercise {
             results::remember(n, &package, result_of(&report));
         }
+        share_result(&mut sharer, n, Some(&report));
+        out.shared(sharer);
         return Ok(exit(report.passed()));
     }
 
@@ -169,12 +189,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 if flavour == Flavour::Exercise {
                     results::remember(n, &package, Graded::DoesNotBuild);
                 }
+                share_result(&mut sharer, n, None);
                 continue;
             }
         };
         if flavour == Flavour::Exercise {
             results::remember(n, &package, result_of(&report));
         }
+        share_result(&mut sharer, n, Some(&report));
         if report.passed() {
             passed += 1;
         }
@@ -195,7 +217,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if passed < graded && !args.verbose {
         out.line("(run `cargo xtask check exerciseN` to see what failed and why)");
     }
+    out.shared(sharer);
     Ok(exit(passed == graded))
+}
+
+/// Queues exercise `n`'s result (`None`: it does not build) for the class
+/// board, when sharing.
+fn share_result(sharer: &mut Option<Sharer>, n: u8, report: Option<&Report>) {
+    if let Some(sharer) = sharer {
+        let line = wire::report_line(sharer.name(), n, report);
+        sharer.share(line);
+    }
 }
 
 /// A report as the result `list` shows.
@@ -240,6 +272,28 @@ impl Output {
     fn line(&self, text: &str) {
         if !self.json {
             term::say(text);
+        }
+    }
+
+    /// Waits for the class board's answers (two seconds at most) and says
+    /// in one line whether it got the results. On stderr with `--json`,
+    /// whose stdout holds JSON only.
+    fn shared(&self, sharer: Option<Sharer>) {
+        let Some(summary) = sharer.map(Sharer::finish) else {
+            return;
+        };
+        let Some(line) = summary.summary() else {
+            return;
+        };
+        if self.json {
+            eprintln!("{line}");
+        } else {
+            let colour = if summary.all_delivered() {
+                Colour::Dim
+            } else {
+                Colour::Yellow
+            };
+            self.line(&paint(&line, colour, self.colour));
         }
     }
 

@@ -78,7 +78,7 @@ pub fn parse_hints(readme: &str) -> Vec<Hint> {
 
 /// Where progress is remembered.
 pub fn progress_file() -> PathBuf {
-    build::target_dir().join("xtask-hints.txt")
+    build::state_dir().join("xtask-hints.txt")
 }
 
 /// Reads `exerciseN COUNT` lines; a missing or garbled file is no progress.

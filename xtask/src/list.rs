@@ -57,7 +57,7 @@ impl State {
         paint(&format!("{text:<30}"), paint_as, colour)
     }
 
-    fn passing(&self) -> bool {
+    pub fn passing(&self) -> bool {
         *self == State::Graded(Graded::Passing)
     }
 }
@@ -65,6 +65,26 @@ impl State {
 /// `[###....]`: one mark per exercise, filled for those passing.
 pub fn progress_bar(passing: usize, total: usize) -> String {
     format!("[{}{}]", "#".repeat(passing), ".".repeat(total - passing))
+}
+
+/// `progress: [##.....] 2/7 exercises passing`.
+pub fn progress_line(passing: usize, total: usize) -> String {
+    format!(
+        "progress: {} {passing}/{total} exercises passing",
+        progress_bar(passing, total)
+    )
+}
+
+/// Every exercise there is, and whether its last check passed for its
+/// files as they are now (what `list` shows as passing; no git asked).
+pub fn passing() -> Vec<(u8, bool)> {
+    let recorded: BTreeMap<u8, Record> = results::read(&results::results_file());
+    EXERCISES
+        .filter_map(|n| {
+            let package = course::exercise(n)?;
+            Some((n, State::of(&package, recorded.get(&n), None).passing()))
+        })
+        .collect()
 }
 
 pub fn run(_args: &Args) -> anyhow::Result<ExitCode> {
@@ -86,11 +106,7 @@ pub fn run(_args: &Args) -> anyhow::Result<ExitCode> {
         ));
     }
     let passing = exercises.iter().filter(|(_, s)| s.passing()).count();
-    term::say(format!(
-        "progress: {} {passing}/{} exercises passing",
-        progress_bar(passing, exercises.len()),
-        exercises.len()
-    ));
+    term::say(progress_line(passing, exercises.len()));
     if let Some((n, _)) = exercises.iter().find(|(_, state)| !state.passing()) {
         term::say(format!(
             "next: cargo xtask check exercise{n}   (stuck? cargo xtask hint exercise{n})"

@@ -28,8 +28,11 @@ enum Command {
     /// Print where the workspace is (a sanity check that the alias works).
     Root,
     Check(xtask::check::Args),
+    Watch(xtask::watch::Args),
     List(xtask::list::Args),
     Hint(xtask::hint::Args),
+    Share(xtask::share::Args),
+    Board(xtask::board::Args),
     Myip(xtask::myip::Args),
     Diff(xtask::diff::Args),
     Reset(xtask::reset::Args),
@@ -59,8 +62,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => xtask::check::run(&args),
+        Command::Watch(args) => xtask::watch::run(&args),
         Command::List(args) => xtask::list::run(&args),
         Command::Hint(args) => xtask::hint::run(&args),
+        Command::Share(args) => xtask::share::run(&args),
+        Command::Board(args) => xtask::board::run(&args),
         Command::Myip(args) => xtask::myip::run(&args),
         Command::Diff(args) => xtask::diff::run(&args),
         Command::Reset(args) => xtask::reset::run(&args),

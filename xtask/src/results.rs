@@ -44,7 +44,7 @@ pub struct Record {
 
 /// Where results are remembered.
 pub fn results_file() -> PathBuf {
-    build::target_dir().join("xtask-results.txt")
+    build::state_dir().join("xtask-results.txt")
 }
 
 /// Reads the remembered results; a missing or garbled file (or line) is
@@ -119,6 +119,20 @@ pub fn remember(n: u8, package: &Package, graded: Graded) {
 /// that editing the README changes nothing. FNV-1a: a few lines, the same on
 /// every platform and every Rust version, unlike `DefaultHasher`.
 pub fn fingerprint(dir: &Path) -> u64 {
+    let mut hash = Fnv::default();
+    for (relative, path) in source_files(dir) {
+        hash.write(relative.as_bytes());
+        hash.write(&[0]);
+        hash.write(&std::fs::read(path).unwrap_or_default());
+        hash.write(&[0]);
+    }
+    hash.0
+}
+
+/// The files a package is built from (its `Cargo.toml`, `build.rs` and
+/// everything under `src/`), as (path relative to `dir` with `/`, path), in
+/// a stable order: what [`fingerprint`] hashes, and `watch` watches.
+pub fn source_files(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
     for file in ["Cargo.toml", "build.rs"] {
         if dir.join(file).is_file() {
@@ -127,14 +141,7 @@ pub fn fingerprint(dir: &Path) -> u64 {
     }
     collect_files(dir, &dir.join("src"), &mut files);
     files.sort();
-    let mut hash = Fnv::default();
-    for (relative, path) in files {
-        hash.write(relative.as_bytes());
-        hash.write(&[0]);
-        hash.write(&std::fs::read(path).unwrap_or_default());
-        hash.write(&[0]);
-    }
-    hash.0
+    files
 }
 
 fn collect_files(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {

@@ -1,5 +1,6 @@
-//! Terminal output: colour only on a terminal, and never when `NO_COLOR` is
-//! set (https://no-color.org). One place decides, every command asks here.
+//! Terminal output: colour only on a terminal (or when `CLICOLOR_FORCE`
+//! says so), and never when `NO_COLOR` is set (https://no-color.org). One
+//! place decides, every command asks here.
 //!
 //! And a stdout that may close under us: `cargo xtask check 4 | head -1`
 //! closes the pipe after one line. `println!` would panic then; [`say`]
@@ -40,11 +41,13 @@ pub fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
-/// Whether stdout should get ANSI colours.
+/// Whether stdout should get ANSI colours: on a terminal that understands
+/// them, or when `CLICOLOR_FORCE` asks (https://bixense.com/clicolors/:
+/// `watch` pipes `check` into a terminal it already set up).
 pub fn colour_enabled() -> bool {
+    let forced = std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal()
-        && console_understands_ansi()
+        && (forced || (std::io::stdout().is_terminal() && console_understands_ansi()))
 }
 
 /// The classic Windows console prints escape codes as text (`←[31mFAIL`)

@@ -15,7 +15,7 @@
 pub mod lan;
 
 use std::io::{self, ErrorKind, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Prints the `listening on IP:PORT` line with the port really bound (so
@@ -24,14 +24,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// `client_command` is what a classmate runs, without host and port, for
 /// example `cargo run -p chat-client --`.
 pub fn announce(listener: &TcpListener, client_command: &str) -> io::Result<SocketAddr> {
+    let (bound, _) = announce_with(listener, &host_and_port(client_command))?;
+    Ok(bound)
+}
+
+/// [`announce`] for a server whose clients are not told `--host` and
+/// `--port` (the class board: `cargo xtask share HOST:PORT`): `command`
+/// writes what to run to reach a host and port. Returns the hint lines too,
+/// for a screen that is redrawn.
+pub fn announce_with(
+    listener: &TcpListener,
+    command: &dyn Fn(IpAddr, u16) -> String,
+) -> io::Result<(SocketAddr, Vec<String>)> {
     let bound = listener.local_addr()?;
+    let hint = connect_hint_with(bound, command, &lan::local_candidates());
     let mut out = io::stdout().lock();
     writeln!(out, "listening on {bound}")?;
-    for line in connect_hint(bound, client_command, &lan::local_candidates()) {
+    for line in &hint {
         writeln!(out, "{line}")?;
     }
     out.flush()?;
-    Ok(bound)
+    Ok((bound, hint))
+}
+
+/// `CLIENT --host HOST --port PORT`: how the course's clients are told.
+fn host_and_port(client_command: &str) -> impl Fn(IpAddr, u16) -> String + '_ {
+    move |host, port| format!("{client_command} --host {host} --port {port}")
 }
 
 /// The lines that tell a human where classmates should connect, given the
@@ -42,8 +60,18 @@ pub fn connect_hint(
     client_command: &str,
     candidates: &[lan::Candidate],
 ) -> Vec<String> {
+    connect_hint_with(bound, &host_and_port(client_command), candidates)
+}
+
+/// [`connect_hint`], with `command` writing what to run to reach a host
+/// and port.
+pub fn connect_hint_with(
+    bound: SocketAddr,
+    command: &dyn Fn(IpAddr, u16) -> String,
+    candidates: &[lan::Candidate],
+) -> Vec<String> {
     let port = bound.port();
-    let on_this_machine = format!("{client_command} --host 127.0.0.1 --port {port}");
+    let on_this_machine = command(IpAddr::from([127, 0, 0, 1]), port);
     if bound.ip().is_loopback() {
         return vec![format!(
             "  only this machine can connect: {on_this_machine}"
@@ -53,7 +81,7 @@ pub fn connect_hint(
     if !bound_ip.is_unspecified() {
         // Bound to one address: that one, and only that one, works.
         return vec![
-            format!("  classmates connect with: {client_command} --host {bound_ip} --port {port}"),
+            format!("  classmates connect with: {}", command(bound_ip, port)),
             format!(
                 "  this server listens on {bound_ip} only: use that address on this machine too"
             ),
@@ -79,8 +107,8 @@ pub fn connect_hint(
         ];
     }
     let mut lines = vec![format!(
-        "  classmates connect with: {client_command} --host {} --port {port}",
-        best.ip
+        "  classmates connect with: {}",
+        command(best.ip, port)
     )];
     if let Some(what) = best.virtual_kind() {
         lines.push(format!(
