@@ -90,8 +90,8 @@ struct Args {
     /// takes the first line).
     #[arg(long)]
     name: Option<String>,
-    /// How messages travel: lines ending in \n (steps 3-6), or frames with a
-    /// 4-byte big-endian length in front (step 7).
+    /// How messages travel: lines ending in \n (every step but 7), or frames
+    /// with a 4-byte big-endian length in front (step 7).
     #[arg(long, value_enum, default_value_t = Framing::Lines)]
     framing: Framing,
 }

@@ -318,17 +318,21 @@ impl ChatApp {
             .take()
             .map(|w| format!(" after saying \"{w}\""))
             .unwrap_or_default();
+        let refused = self.phase == Phase::Joining
+            && (matches!(end, End::Closed) || matches!(end, End::Lost(_)) && !said.is_empty());
         match end {
             End::Done => "you have left the chat (the server answered DONE)".to_string(),
             End::Closed if leaving => "you have left the chat".to_string(),
-            End::Closed if self.phase == Phase::Joining => format!(
+            // A server that refuses us may close with our `/who` still
+            // unread, which makes the close a reset: refused all the same.
+            _ if refused => format!(
                 "the server closed the connection before you joined{said}. If it runs step 7, \
-                 choose length-prefix framing; steps 3-6 use lines."
+                 choose length-prefix framing; every other step uses lines."
             ),
             End::Closed => format!("the server closed the connection{said}"),
             End::TooBig(len) => format!(
                 "the server announced a frame of {len} bytes, over our {MAX_FRAME}-byte limit: \
-                 is it speaking length-prefix frames? Steps 3-6 use lines; choose lines and \
+                 is it speaking length-prefix frames? Only step 7 does; choose lines and \
                  reconnect."
             ),
             End::Lost(e) if leaving => format!("you have left the chat ({e})"),
@@ -552,7 +556,7 @@ impl ChatApp {
         ui.label(
             RichText::new(
                 "127.0.0.1 is this machine. A classmate's server shows the address to type. \
-                 Steps 3-6 use lines, step 7 length-prefix frames.",
+                 Step 7 uses length-prefix frames, every other step lines.",
             )
             .weak(),
         );

@@ -29,8 +29,8 @@ struct Args {
     /// Your nickname: fills the form and connects at once.
     #[arg(long, conflicts_with = "serve")]
     name: Option<String>,
-    /// How messages travel: lines (steps 3-6) or length-prefix frames
-    /// (step 7).
+    /// How messages travel: lines (every step but 7) or length-prefix
+    /// frames (step 7).
     #[arg(long, value_enum, default_value_t = Framing::Lines)]
     framing: Framing,
 }

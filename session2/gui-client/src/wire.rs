@@ -28,7 +28,7 @@ pub enum Framing {
 impl Framing {
     pub fn label(self) -> &'static str {
         match self {
-            Framing::Lines => "lines (steps 3-6)",
+            Framing::Lines => "lines (every step but 7)",
             Framing::LengthPrefix => "length-prefix (step 7)",
         }
     }

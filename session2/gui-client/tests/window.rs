@@ -372,6 +372,32 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
     );
 }
 
+#[test]
+fn a_refusal_that_ends_in_a_reset_is_still_diagnosed() {
+    // Step 7 closes with our `/who` still unread, and such a close is a
+    // reset: what the server said before it still explains the close.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let mut client = testkit::accept(&listener);
+        client.expect_line("alice");
+        client
+            .send_line("ISERVER: frame too long (the limit is 4096 bytes); closing the connection");
+        client.reset();
+    });
+    let mut window = window(port, Framing::Lines);
+    connect(&mut window, "alice");
+    until_disconnected(&mut window, "the reset");
+    server.join().unwrap();
+    let said = status(&window);
+    assert!(
+        said.starts_with("disconnected: the server closed the connection before you joined"),
+        "{said}"
+    );
+    assert!(said.contains("frame too long"), "{said}");
+    assert!(said.contains("choose length-prefix framing"), "{said}");
+}
+
 /// A fake server: accepts one client, reads its name and `/who`, answers
 /// `/who`, then runs `script` with the connection.
 fn fake_server(script: impl FnOnce(&mut Client) + Send + 'static) -> (u16, JoinHandle<Client>) {
