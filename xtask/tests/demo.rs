@@ -269,8 +269,12 @@ fn the_default_is_the_latest_chat_step_of_the_lesson() {
         .timeout(TIMEOUT)
         .output()
         .unwrap();
-    assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(
         stdout.starts_with(&format!("Step {} ({})", latest.0, latest.1)),
         "{stdout}"
