@@ -348,13 +348,7 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
     let mut window = window(step7.addr.port(), Framing::Lines);
     connect(&mut window, "alice");
     until_disconnected(&mut window, "the close");
-    let said = status(&window);
-    assert!(
-        said.starts_with("disconnected: the server closed the connection before you joined"),
-        "{said}"
-    );
-    assert!(said.contains("frame too long"), "{said}");
-    assert!(said.contains("choose length-prefix framing"), "{said}");
+    shows_step_7s_refusal(&window);
 
     // Frames to step 8: no newline ever comes, so no name; when the server
     // gives up, its `SERVER: ...` line reads as a huge frame header.
@@ -370,6 +364,17 @@ fn the_wrong_framing_is_diagnosed_both_ways() {
         said.contains("is it speaking length-prefix frames?"),
         "{said}"
     );
+}
+
+/// The status line after step 7 refused lines: its error, and the advice.
+fn shows_step_7s_refusal(window: &Window<ChatApp>) {
+    let said = status(window);
+    assert!(
+        said.starts_with("disconnected: the server closed the connection before you joined"),
+        "{said}"
+    );
+    assert!(said.contains("frame too long"), "{said}");
+    assert!(said.contains("choose length-prefix framing"), "{said}");
 }
 
 #[test]
@@ -389,13 +394,7 @@ fn a_refusal_that_ends_in_a_reset_is_still_diagnosed() {
     connect(&mut window, "alice");
     until_disconnected(&mut window, "the reset");
     server.join().unwrap();
-    let said = status(&window);
-    assert!(
-        said.starts_with("disconnected: the server closed the connection before you joined"),
-        "{said}"
-    );
-    assert!(said.contains("frame too long"), "{said}");
-    assert!(said.contains("choose length-prefix framing"), "{said}");
+    shows_step_7s_refusal(&window);
 }
 
 /// A fake server: accepts one client, reads its name and `/who`, answers
