@@ -319,7 +319,7 @@ impl ChatApp {
             .map(|w| format!(" after saying \"{w}\""))
             .unwrap_or_default();
         let refused = self.phase == Phase::Joining
-            && (matches!(end, End::Closed) || matches!(end, End::Lost(_)) && !said.is_empty());
+            && (matches!(end, End::Closed) || (matches!(end, End::Lost(_)) && !said.is_empty()));
         match end {
             End::Done => "you have left the chat (the server answered DONE)".to_string(),
             End::Closed if leaving => "you have left the chat".to_string(),

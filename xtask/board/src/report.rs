@@ -9,7 +9,7 @@ use xtask::course::EXERCISES;
 use xtask::share::wire;
 
 /// The most scenario rows one report may carry (a check has about ten).
-pub const MAX_ROWS: usize = 100;
+pub const MAX_SCENARIOS: usize = 100;
 
 /// The longest scenario title kept, in characters.
 const MAX_SCENARIO_CHARS: usize = 200;
@@ -88,8 +88,8 @@ fn graded(rows: &[Value]) -> std::result::Result<Result, String> {
     if rows.is_empty() {
         return Err("a graded exercise has scenario rows".into());
     }
-    if rows.len() > MAX_ROWS {
-        return Err(format!("more than {MAX_ROWS} scenario rows"));
+    if rows.len() > MAX_SCENARIOS {
+        return Err(format!("more than {MAX_SCENARIOS} scenario rows"));
     }
     let mut passed = 0;
     let mut first_failure: Option<Option<String>> = None;
@@ -270,7 +270,7 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse(deep.as_bytes()).is_err());
-        let many: Vec<String> = (0..=MAX_ROWS)
+        let many: Vec<String> = (0..=MAX_SCENARIOS)
             .map(|i| format!(r#"{{"scenario":"s{i}","passed":true}}"#))
             .collect();
         let line = format!(
